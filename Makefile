@@ -18,7 +18,7 @@ reproduce: $(STAMP)
 	$(VENV)/bin/simcc-lab reproduce --mode quick --out reports
 
 test: $(STAMP)
-	MPLBACKEND=Agg SIMCC_LAB_FAST=1 $(PY) -m pytest -p no:cacheprovider --nbval-lax-off -q
+	MPLBACKEND=Agg SIMCC_LAB_FAST=1 $(PY) -m pytest -p no:cacheprovider --nbval-lax -q -ra
 
 quantization: $(STAMP)
 	$(VENV)/bin/simcc-lab quantization --out reports/quantization
