@@ -1,0 +1,280 @@
+"""The paper's experiments as grids of training runs on SynthPose, and the runner that executes them.
+
+An :class:`Experiment` is a list of table rows; each row points at a training :class:`Run` (a set of
+TrainConfig overrides) and an evaluation variant of it (heatmap refinement none / quarter / DARK are
+three evaluations of one trained model). Runs are shared between experiments (the k=2 Gaussian SimCC
+model is the baseline of several tables), executed once, and cached as one result file each, written
+whole: a re-run skips finished runs and resumes interrupted ones from their last checkpoint.
+
+The report (report.py) turns the result files into tables, verdicts and figures.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import io
+
+MODES = ("tiny", "quick", "full")
+HEATMAP_VARIANTS = ("none", "quarter", "dark")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: TrainConfig overrides on top of the mode's base config.
+
+    ``variants`` are the evaluations made of the trained model ("default" for SimCC; refinements for
+    heatmaps). ``seed`` is part of the identity: several seeds of a run are separate runs.
+    """
+
+    name: str
+    overrides: tuple[tuple[str, Any], ...]
+    variants: tuple[str, ...] = ("default",)
+    seed: int = 0
+
+    @property
+    def key(self) -> str:
+        """File-name stem of this run's result (name plus seed)."""
+        return f"{self.name}-s{self.seed}"
+
+    def config_overrides(self) -> dict[str, Any]:
+        """Overrides as a dict, seed included."""
+        return dict(self.overrides, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of an experiment's table: ``label`` at ``group`` (e.g. an input size) from run/variant."""
+
+    label: str
+    group: str
+    run: str
+    variant: str = "default"
+    paper: float | None = None  # the paper's number for this cell, when it has one
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: its question, its rows and the paper's claim it tests."""
+
+    name: str
+    title: str
+    question: str
+    claim: str
+    rows: tuple[Row, ...]
+    metric: str = "AP"
+
+
+@dataclass
+class Grid:
+    """Everything one mode runs: the base config, the runs and the experiments that read them."""
+
+    mode: str
+    base: dict[str, Any]
+    runs: dict[str, Run] = field(default_factory=dict)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+
+    def add_run(self, name: str, variants: tuple[str, ...] = ("default",), **overrides) -> str:
+        """Register a run (once per name) for every seed; returns the name."""
+        for seed in self.seeds:
+            run = Run(name, tuple(sorted(overrides.items())), variants, seed)
+            old = self.runs.get(run.key)
+            if old is not None and old != run:
+                raise ValueError(f"run {name!r} registered twice with different settings")
+            self.runs[run.key] = run
+        return name
+
+    def runs_for(self, experiment_names) -> list[Run]:
+        """The runs the named experiments need, in registration order."""
+        needed = {r.run for n in experiment_names for r in self.experiments[n].rows}
+        return [r for r in self.runs.values() if r.name in needed]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The grid
+# ---------------------------------------------------------------------------------------------------
+def _base_config(mode: str) -> dict[str, Any]:
+    """TrainConfig fields shared by every run of a mode (sizes of data and schedule)."""
+    if mode == "tiny":  # seconds: for the end-to-end test
+        return dict(dataset="synthpose", synth_train_images=16, synth_val_images=8, epochs=2, batch_size=16,
+                    max_steps_per_epoch=2, workers=0)
+    if mode == "quick":  # 2 CPU cores, the whole grid in about 30 minutes
+        return dict(dataset="synthpose", synth_train_images=1200, synth_val_images=150, epochs=8, batch_size=64,
+                    workers=1)
+    if mode == "full":  # a GPU: more data, longer schedules
+        return dict(dataset="synthpose", synth_train_images=20000, synth_val_images=1000, epochs=60,
+                    batch_size=128, workers=8)
+    raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Grid:
+    """The experiment grid of ``mode`` ("tiny" for tests, "quick" on 2 CPU cores, "full" on a GPU)."""
+    base = _base_config(mode)
+    if seeds is None:
+        seeds = (0, 1, 2) if mode == "full" else (0,)
+    g = Grid(mode, base, seeds=tuple(seeds))
+    full = mode == "full"
+    sizes = ("64x64", "128x128", "256x192") if full else ("64x64", "128x128") if mode == "quick" else ("64x64",)
+    wh = {"64x64": (64, 64), "128x128": (128, 128), "256x192": (192, 256)}
+    paper_ap = _paper_mean_resolution()
+
+    def simcc(name, size="64x64", **kw):
+        kw = dict(dict(codec="simcc", k=2.0, smoothing="gaussian", input_size=wh[size]), **kw)
+        return g.add_run(name, **kw)
+
+    def heatmap(name, size="64x64", **kw):
+        kw = dict(dict(codec="heatmap", input_size=wh[size]), **kw)
+        return g.add_run(name, variants=HEATMAP_VARIANTS, **kw)
+
+    # 1. input resolution
+    rows = []
+    for s in sizes:
+        hm, sc = heatmap(f"heatmap-{s}", s), simcc(f"simcc-k2-gauss-{s}", s)
+        post, none, simcc_ap = paper_ap[s]
+        rows += [Row("heatmap + quarter offset", s, hm, "quarter", post), Row("heatmap, no post-processing", s, hm, "none", none),
+                 Row("heatmap + DARK", s, hm, "dark"), Row("SimCC (Gaussian, k=2)", s, sc, "default", simcc_ap)]
+    g.experiments["resolution"] = Experiment(
+        "resolution", "Heatmap vs SimCC across input sizes",
+        "Does SimCC beat heatmaps most at low resolution, and do heatmaps need post-processing there?",
+        "SimCC beats heatmap at every size, by far the most at 64x64; without post-processing heatmaps lose "
+        "9-21 AP at 64x64 and ~2 AP at 256x192.", tuple(rows))
+
+    # 2. splitting factor k
+    ks = (1.0, 2.0, 3.0, 4.0)
+    k_sizes = ("64x64", "128x128") if full else ("64x64",)
+    rows = [Row(f"k={k:g}", s, simcc(f"simcc-k2-gauss-{s}", s) if k == 2.0 else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k))
+            for s in k_sizes for k in ks]
+    g.experiments["k"] = Experiment("k", "Splitting factor k", "How many bins per pixel?",
+                                    "Larger k lowers quantisation error but is harder to train (k=3 chosen at 64x64).",
+                                    tuple(rows))
+
+    # 3. label smoothing
+    rows = [Row("Gaussian", "64x64", simcc("simcc-k2-gauss-64x64")),
+            Row("Laplace", "64x64", simcc("simcc-k2-laplace-64x64", smoothing="laplace")),
+            Row("equal (eps 0.1)", "64x64", simcc("simcc-k2-equal-64x64", smoothing="equal", eps=0.1)),
+            Row("none (one-hot)", "64x64", simcc("simcc-k2-none-64x64", smoothing="none"))]
+    g.experiments["smoothing"] = Experiment("smoothing", "Label smoothing", "Which label shape trains best?",
+                                            "Gaussian / Laplace > equal > none.", tuple(rows))
+
+    # 4. upsampling
+    rows = [Row("SimCC, no deconv", "64x64", simcc("simcc-k2-gauss-64x64")),
+            Row("SimCC + 3 deconvs", "64x64", simcc("simcc-k2-gauss-deconv3-64x64", deconvs=3)),
+            Row("heatmap, 3 deconvs (DARK)", "64x64", heatmap("heatmap-64x64"), "dark")]
+    g.experiments["upsampling"] = Experiment(
+        "upsampling", "Upsampling (deconvolution) layers", "Does SimCC need the deconvolution upsampling?",
+        "Removing the deconvs leaves SimCC's AP almost unchanged while saving much compute.", tuple(rows))
+
+    # 5. crowded scenes
+    rows = []
+    for s in (("64x64", "128x128") if mode != "tiny" else ("64x64",)):
+        hm = heatmap(f"heatmap-crowded-{s}", s, crowded=True)
+        sc = simcc(f"simcc-k2-gauss-crowded-{s}", s, crowded=True)
+        hm_paper, sc_paper = (42.4, 46.5) if s == "64x64" else (None, None)
+        rows += [Row("heatmap + DARK", s, hm, "dark", hm_paper), Row("heatmap, no post-processing", s, hm, "none"),
+                 Row("SimCC (Gaussian, k=2)", s, sc, "default", sc_paper)]
+    g.experiments["crowded"] = Experiment(
+        "crowded", "Crowded scenes (CrowdPose-like)", "Does SimCC's advantage survive crowds and occlusion?",
+        "CrowdPose, HRNet-W32 at 64x64: heatmap 42.4 vs SimCC 46.5 AP.", tuple(rows))
+
+    # 6. backbone
+    rows = [Row("compact CNN, heatmap (DARK)", "64x64", heatmap("heatmap-64x64"), "dark"),
+            Row("compact CNN, heatmap, no post", "64x64", heatmap("heatmap-64x64"), "none"),
+            Row("compact CNN, SimCC", "64x64", simcc("simcc-k2-gauss-64x64")),
+            Row("Transformer, heatmap (DARK)", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "dark"),
+            Row("Transformer, heatmap, no post", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "none"),
+            Row("Transformer, SimCC", "64x64", simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"))]
+    if full:
+        rows += [Row("ResNet-50, heatmap (DARK)", "64x64", heatmap("r50-heatmap-64x64", backbone="resnet50"), "dark"),
+                 Row("ResNet-50, SimCC", "64x64", simcc("r50-simcc-k2-gauss-64x64", backbone="resnet50"))]
+    g.experiments["backbone"] = Experiment("backbone", "CNN or Transformer backbone",
+                                           "Does SimCC help both kinds of backbone?",
+                                           "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "
+                                           "backbones.", tuple(rows))
+    return g
+
+
+def _paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
+    """Per input size, the paper's AP averaged over its four backbones (heatmap+post, heatmap, SimCC)."""
+    from .paper import RESOLUTION_AP
+
+    out = {}
+    for s in ("64x64", "128x128", "256x192"):
+        rows = [v[s] for v in RESOLUTION_AP.values()]
+        out[s] = tuple(round(sum(r[i] for r in rows) / len(rows), 1) for i in range(3))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------------
+Trainer = Callable[[Run, dict, Path], dict]
+
+
+def result_path(out_dir: Path, run: Run) -> Path:
+    """Where a finished run's result JSON lives."""
+    return Path(out_dir) / "results" / f"{run.key}.json"
+
+
+def load_results(out_dir: Path) -> dict[str, dict]:
+    """All finished result files under ``out_dir/results``, by run key."""
+    out = {}
+    for p in sorted((Path(out_dir) / "results").glob("*.json")):
+        with p.open() as f:
+            out[p.stem] = json.load(f)
+    return out
+
+
+def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, only: tuple[str, ...] = (),
+             progress: Callable[[str], None] = print) -> dict[str, dict]:
+    """Execute the runs the selected experiments need; skip finished ones.
+
+    Args:
+        grid: from :func:`build_grid`.
+        out_dir: results go to ``out_dir/results/<run>.json``; checkpoints to ``out_dir/runs/<run>/``.
+        trainer: ``trainer(run, config_overrides, run_dir) -> result dict`` (default: the real engine,
+            :func:`train_and_evaluate`). It must resume from ``run_dir`` when a checkpoint is there.
+        only: experiment names to run (default all).
+    Returns: results by run key (finished ones, including those found on disk).
+    """
+    unknown = set(only) - set(grid.experiments)
+    if unknown:
+        raise ValueError(f"unknown experiment(s) {sorted(unknown)}; known: {list(grid.experiments)}")
+    names = tuple(only) or tuple(grid.experiments)
+    trainer = trainer or train_and_evaluate
+    out_dir = Path(out_dir)
+    runs = grid.runs_for(names)
+    results = {}
+    for i, run in enumerate(runs, 1):
+        path = result_path(out_dir, run)
+        if path.exists():
+            with path.open() as f:
+                results[run.key] = json.load(f)
+            progress(f"[{i}/{len(runs)}] {run.key}: done earlier, skipped")
+            continue
+        progress(f"[{i}/{len(runs)}] {run.key}: training")
+        t0 = time.perf_counter()
+        overrides = dict(grid.base, **run.config_overrides())
+        result = trainer(run, overrides, out_dir / "runs" / run.key)
+        result = dict(result, run=run.name, key=run.key, seed=run.seed, overrides=_jsonable(overrides),
+                      wall_s=round(time.perf_counter() - t0, 1))
+        io.write_json(path, result)
+        results[run.key] = result
+        progress(f"[{i}/{len(runs)}] {run.key}: {_summary(result)} in {result['wall_s']:.0f} s")
+    return results
+
+
+def _summary(result: dict) -> str:
+    return ", ".join(f"{v}: AP {m.get('AP', float('nan')):.3f}" for v, m in result.get("metrics", {}).items())
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def train_and_evaluate(run: Run, overrides: dict, run_dir: Path) -> dict:
+    """The real trainer: engine.fit (resuming from ``run_dir``), then one evaluation per variant."""
+    raise NotImplementedError  # wired to the engine below once it lands

@@ -1,0 +1,84 @@
+"""The experiment grid, the runner's caching/resume, and the report, with a stand-in trainer (fast)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simcc_lab import experiments, report
+
+
+def fake_trainer(calls):
+    """A deterministic stand-in: AP grows with k and input size; heatmap refinements ordered."""
+    def train(run, overrides, run_dir):
+        calls.append(run.key)
+        base = 0.3 + 0.001 * overrides["input_size"][0] + 0.01 * overrides.get("k", 0)
+        if overrides.get("codec") == "heatmap":
+            metrics = {"none": {"AP": base - 0.1}, "quarter": {"AP": base - 0.05}, "dark": {"AP": base - 0.04}}
+        else:
+            metrics = {"default": {"AP": base}}
+        return {"metrics": metrics, "params_m": 1.0, "gflops": 0.1, "train_images_per_s": 100.0}
+    return train
+
+
+def test_grid_covers_every_experiment_and_shares_runs():
+    g = experiments.build_grid("quick")
+    assert set(g.experiments) == {"resolution", "k", "smoothing", "upsampling", "crowded", "backbone"}
+    for exp in g.experiments.values():
+        assert any(r.group == "64x64" for r in exp.rows), exp.name
+        for r in exp.rows:
+            assert any(run.name == r.run for run in g.runs.values()), r.run
+    # the k=2 Gaussian 64x64 SimCC model is one run shared by four experiments
+    assert sum(run.name == "simcc-k2-gauss-64x64" for run in g.runs.values()) == 1
+
+
+def test_unknown_mode_and_experiment_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="mode"):
+        experiments.build_grid("medium")
+    with pytest.raises(ValueError, match="unknown experiment"):
+        experiments.run_grid(experiments.build_grid("tiny"), tmp_path, trainer=fake_trainer([]), only=("nope",))
+
+
+def test_rerun_skips_finished_runs_and_resumes_after_interruption(tmp_path):
+    g = experiments.build_grid("tiny")
+    calls = []
+    train = fake_trainer(calls)
+
+    def interrupted(run, overrides, run_dir):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during the third run
+        return train(run, overrides, run_dir)
+
+    with pytest.raises(KeyboardInterrupt):
+        experiments.run_grid(g, tmp_path, trainer=interrupted, progress=lambda s: None)
+    done = sorted(p.stem for p in (tmp_path / "results").glob("*.json"))
+    assert len(done) == 2 and not list((tmp_path / "results").glob("*.tmp")), "finished runs are saved whole"
+    calls.clear()
+    results = experiments.run_grid(g, tmp_path, trainer=train, progress=lambda s: None)
+    assert not set(calls) & set(done), "finished runs must not be trained again"
+    assert len(results) == len(g.runs)
+
+
+def test_report_has_tables_verdicts_and_figures(tmp_path):
+    g = experiments.build_grid("quick")
+    results = experiments.run_grid(g, tmp_path, trainer=fake_trainer([]), progress=lambda s: None)
+    path = report.write_report(g, results, tmp_path, command="simcc-lab reproduce --mode quick", wall_s=1.0)
+    text = path.read_text()
+    assert "simcc-lab reproduce --mode quick" in text
+    for name in g.experiments:
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    # fake numbers: SimCC (base) beats heatmap none by 0.1 AP-fraction = 10 points -> reproduces
+    res = dict((p, v) for p, v, _ in report.verdicts(g.experiments["resolution"], results))
+    assert res["SimCC beats heatmap without post-processing at 64x64"] == "reproduces"
+    # fake gap is constant across sizes, so "shrinks" must not be claimed
+    assert res["the SimCC - heatmap gap shrinks as resolution grows"] == "does not"
+    # the paper column shows the mean over the paper's four backbones: SimCC at 64x64 = (40.8+62.8+56.4+59.7)/4
+    assert "| 64x64 | SimCC (Gaussian, k=2) | 54.9 |" in text
+    assert json.loads((tmp_path / "results" / "simcc-k2-gauss-64x64-s0.json").read_text())["metrics"]
+
+
+def test_cell_aggregates_over_seeds():
+    results = {f"r-s{s}": {"run": "r", "metrics": {"default": {"AP": ap}}} for s, ap in enumerate((0.5, 0.6, 0.7))}
+    c = report.cell(results, "r", "default")
+    assert c.n == 3 and c.mean == pytest.approx(60.0) and c.std == pytest.approx(10.0)
+    assert str(c) == "60.0 +- 10.0"
