@@ -229,12 +229,13 @@ def load_results(out_dir: Path) -> dict[str, dict]:
 
 
 def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, only: tuple[str, ...] = (),
-             progress: Callable[[str], None] = print) -> dict[str, dict]:
+             progress: Callable[[str], None] = print, work_dir: str | Path | None = None) -> dict[str, dict]:
     """Execute the runs the selected experiments need; skip finished ones.
 
     Args:
         grid: from :func:`build_grid`.
-        out_dir: results go to ``out_dir/results/<run>.json``; checkpoints to ``out_dir/runs/<run>/``.
+        out_dir: results go to ``out_dir/results/<run>.json``.
+        work_dir: checkpoints go to ``work_dir/<run>/`` (default ``out_dir/runs``).
         trainer: ``trainer(run, config_overrides, run_dir) -> result dict`` (default: the real engine,
             :func:`train_and_evaluate`). It must resume from ``run_dir`` when a checkpoint is there.
         only: experiment names to run (default all).
@@ -246,6 +247,7 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
     names = tuple(only) or tuple(grid.experiments)
     trainer = trainer or train_and_evaluate
     out_dir = Path(out_dir)
+    work_dir = Path(work_dir) if work_dir is not None else out_dir / "runs"
     runs = grid.runs_for(names)
     results = {}
     for i, run in enumerate(runs, 1):
@@ -258,7 +260,7 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
         progress(f"[{i}/{len(runs)}] {run.key}: training")
         t0 = time.perf_counter()
         overrides = dict(grid.base, **run.config_overrides())
-        result = trainer(run, overrides, out_dir / "runs" / run.key)
+        result = trainer(run, overrides, work_dir / run.key)
         result = dict(result, run=run.name, key=run.key, seed=run.seed, overrides=_jsonable(overrides),
                       wall_s=round(time.perf_counter() - t0, 1))
         io.write_json(path, result)
@@ -278,3 +280,36 @@ def _jsonable(d: dict) -> dict:
 def train_and_evaluate(run: Run, overrides: dict, run_dir: Path) -> dict:
     """The real trainer: engine.fit (resuming from ``run_dir``), then one evaluation per variant."""
     raise NotImplementedError  # wired to the engine below once it lands
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+def register_cli(sub) -> None:
+    """``simcc-lab reproduce --mode quick|full [--only NAME] [--seeds 0,1] [--out reports]``."""
+    p = sub.add_parser("reproduce", help="run the paper's experiments on SynthPose and write the report")
+    p.add_argument("--mode", choices=MODES, default="quick",
+                   help="quick: 2 CPU cores, about 30 min; full: a GPU, more data and seeds; tiny: seconds (tests)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run one experiment (repeatable): resolution, k, smoothing, upsampling, crowded, backbone")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0 in quick mode, 0,1,2 in full)")
+    p.add_argument("--out", default="reports", help="report, figures and results/*.json go here")
+    p.add_argument("--work-dir", default=None, help="checkpoints (default runs/reproduce-MODE, git-ignored)")
+    p.set_defaults(func=_cli_reproduce)
+
+
+def _cli_reproduce(args) -> int:
+    import shlex
+    import sys
+
+    from . import report
+
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    grid = build_grid(args.mode, seeds)
+    t0 = time.perf_counter()
+    results = run_grid(grid, args.out, only=tuple(args.only), work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
+    command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
+        else f"simcc-lab reproduce --mode {args.mode}"
+    path = report.write_report(grid, results, args.out, command, time.perf_counter() - t0, only=tuple(args.only))
+    print(f"report: {path}")
+    return 0
