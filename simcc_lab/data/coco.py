@@ -1,0 +1,382 @@
+"""Top-down person crops from any COCO-format keypoint file (real COCO, SynthPose, other skeletons).
+
+Files are validated when read, in the main process: a structural problem (a missing key, a wrong
+keypoint count, an unknown image id, a missing image file) raises a ValueError / FileNotFoundError that
+names the file and the record. People that cannot make a sound training target are skipped, counted in
+``skipped`` (reason -> count) and logged:
+
+* ``iscrowd``: crowd regions (COCO's own rule);
+* ``no_keypoints``: no labelled keypoint (``num_keypoints == 0``; COCOeval ignores them too);
+* ``empty_box``: the box has no area once clipped to the image;
+* ``keypoint_outside_image``: a labelled keypoint lies more than ``OUTSIDE_TOL`` px outside the image
+  (a labelling error: the target would point at nothing);
+* ``other_category`` / ``below_score`` (detection files): not a person, or score under the threshold.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..keypoints import SkeletonSpec, get_spec, spec_from_coco_category
+from ..transforms import (NO_AUGMENT, AugmentConfig, affine_points, box_to_centre_scale, get_affine,
+                          half_body_box, lower_body_mask, random_centre_scale, warp_image)
+
+__all__ = ["Annotations", "load_annotations", "load_detections", "TopDownDataset", "coco_paths",
+           "denormalize", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+log = logging.getLogger(__name__)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+OUTSIDE_TOL = 1.0  # px; COCO clicks land on integer pixels, so x == W happens at the border
+COCO_ENV = "SIMCC_LAB_COCO"
+
+
+def coco_paths(root=None, split: str = "val") -> tuple[Path, Path]:
+    """(annotation file, image folder) of real COCO 2017 keypoints under ``root`` or ``$SIMCC_LAB_COCO``.
+
+    Expected layout: ``root/annotations/person_keypoints_{split}2017.json``, ``root/{split}2017/*.jpg``.
+    """
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    root = root if root is not None else os.environ.get(COCO_ENV)
+    if not root:
+        raise FileNotFoundError(f"no COCO root given: pass --coco-root DIR or set {COCO_ENV} "
+                                "(see data/README.md)")
+    root = Path(root)
+    ann, images = root / "annotations" / f"person_keypoints_{split}2017.json", root / f"{split}2017"
+    for p in (ann, images):
+        if not p.exists():
+            raise FileNotFoundError(f"{p} not found (COCO root {root}, from --coco-root or {COCO_ENV}); "
+                                    "see data/README.md for the expected layout")
+    return ann, images
+
+
+@dataclass
+class Annotations:
+    """Validated people of one keypoint file (structure of arrays: cheap to share with workers).
+
+    Attributes:
+        ann_file: the source file; spec: its skeleton.
+        images: image id -> (file_name, width, height).
+        image_ids, ann_ids: (M,) int64 (ann_id -1 for detections).
+        boxes: (M, 4) float64 ``[x, y, w, h]`` image pixels (clipped to the image).
+        keypoints: (M, K, 3) float64 (x, y image pixels; v) (zeros for detections).
+        areas: (M,) segment area (GT) or box area (detections); scores: (M,) (1 for GT boxes).
+        skipped: reason -> number of records left out.
+        category_id: the keypoint category's id (results files use it).
+    """
+
+    ann_file: Path
+    spec: SkeletonSpec
+    images: dict
+    image_ids: np.ndarray
+    ann_ids: np.ndarray
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    areas: np.ndarray
+    scores: np.ndarray
+    skipped: dict
+    category_id: int = 1
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+
+def _resolve_spec(data: dict, path: Path, spec) -> tuple[SkeletonSpec, int]:
+    """The skeleton (given, named, or from the file's keypoint category) and the category id."""
+    cats = [c for c in data.get("categories", []) if c.get("keypoints")]
+    if isinstance(spec, str):
+        spec = get_spec(spec)
+    if spec is None:
+        if not cats:
+            raise ValueError(f"{path}: no category with 'keypoints' names; pass spec= (e.g. 'coco17')")
+        if len(cats) > 1:
+            raise ValueError(f"{path}: {len(cats)} keypoint categories; pass spec= to choose one")
+        try:
+            spec = spec_from_coco_category(cats[0])
+        except ValueError as err:
+            raise ValueError(f"{path}: category {cats[0].get('id')}: {err}") from None
+    elif cats and len(cats[0]["keypoints"]) != spec.num_keypoints:
+        raise ValueError(f"{path}: category has {len(cats[0]['keypoints'])} keypoints, "
+                         f"spec {spec.name!r} has {spec.num_keypoints}")
+    return spec, int(cats[0].get("id", 1)) if cats else 1
+
+
+def _image_table(data: dict, path: Path) -> dict:
+    if "images" not in data:
+        raise ValueError(f"{path}: no 'images' list")
+    table = {}
+    for i, im in enumerate(data["images"]):
+        missing = [k for k in ("id", "file_name", "width", "height") if k not in im]
+        if missing:
+            raise ValueError(f"{path}: images[{i}] (id {im.get('id')}) lacks {missing}")
+        table[im["id"]] = (im["file_name"], int(im["width"]), int(im["height"]))
+    return table
+
+
+def _clip_boxes(boxes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Clip ``[x, y, w, h]`` boxes (M, 4) to their images (M, 2) = (width, height)."""
+    lo = np.maximum(boxes[:, :2], 0.0)
+    hi = np.minimum(boxes[:, :2] + np.maximum(boxes[:, 2:], 0.0), sizes)
+    return np.concatenate([lo, hi - lo], axis=1)
+
+
+def _read_json(path: Path) -> object:
+    if not path.is_file():
+        raise FileNotFoundError(f"annotation file {path} not found")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def _log_skipped(path, skipped: Counter, examples: dict | None = None) -> None:
+    """One log line per file; the data-quality reasons (not COCO's routine ones) as warnings."""
+    if not skipped:
+        return
+    examples = examples or {}
+    text = ", ".join(f"{n} {r}" + (f" (e.g. annotation id {examples[r]})" if r in examples else "")
+                     for r, n in sorted(skipped.items()))
+    level = logging.WARNING if {"empty_box", "keypoint_outside_image"} & set(skipped) else logging.INFO
+    log.log(level, "%s: skipped %s", path, text)
+
+
+def load_annotations(ann_file, spec: SkeletonSpec | str | None = None, image_dir=None) -> Annotations:
+    """Read, validate and filter the people of a COCO keypoint file.
+
+    Args:
+        ann_file: COCO-format JSON with ``images``, ``annotations`` (keypoints, bbox, area) and a
+            keypoint category.
+        spec: a SkeletonSpec, a spec name, or None to build it from the file's category.
+        image_dir: when given, every kept person's image must exist there (checked now, not in workers).
+
+    Returns:
+        Annotations of the kept people, in file order.
+    """
+    path = Path(ann_file)
+    data = _read_json(path)
+    if not isinstance(data, dict) or "annotations" not in data:
+        raise ValueError(f"{path}: no 'annotations' list (not a COCO keypoint file)")
+    spec, category_id = _resolve_spec(data, path, spec)
+    images, k = _image_table(data, path), spec.num_keypoints
+    skipped, keep = Counter(), []
+    for i, a in enumerate(data["annotations"]):
+        where = f"{path}: annotations[{i}] (id {a.get('id')}, image_id {a.get('image_id')})"
+        missing = [key for key in ("id", "image_id", "keypoints", "bbox", "area") if key not in a]
+        if missing:
+            raise ValueError(f"{where} lacks {missing}")
+        if len(a["keypoints"]) != 3 * k:
+            raise ValueError(f"{where} has {len(a['keypoints'])} keypoint values, expected 3 x {k}")
+        if len(a["bbox"]) != 4:
+            raise ValueError(f"{where} has a bbox of {len(a['bbox'])} values, expected [x, y, w, h]")
+        if a["image_id"] not in images:
+            raise ValueError(f"{where} refers to an image id missing from 'images'")
+        if a.get("iscrowd", 0):
+            skipped["iscrowd"] += 1
+            continue
+        keep.append(a)
+    m = len(keep)
+    kpts = np.array([a["keypoints"] for a in keep], dtype=np.float64).reshape(m, k, 3)
+    sizes = np.array([images[a["image_id"]][1:] for a in keep], dtype=np.float64).reshape(m, 2)
+    boxes = _clip_boxes(np.array([a["bbox"] for a in keep], dtype=np.float64).reshape(m, 4), sizes)
+    labelled = kpts[..., 2] > 0
+    # Checks on all people at once; the first failing reason of a person is the one counted.
+    lo, hi = -0.5 - OUTSIDE_TOL, sizes[:, None, :] - 0.5 + OUTSIDE_TOL
+    outside = (labelled & ((kpts[..., :2] < lo) | (kpts[..., :2] > hi)).any(-1)).any(-1)
+    reasons = [("no_keypoints", ~labelled.any(-1)), ("empty_box", (boxes[:, 2:] <= 0).any(-1)),
+               ("keypoint_outside_image", outside)]
+    ok, examples = np.ones(m, dtype=bool), {}
+    for reason, bad in reasons:
+        hit = bad & ok
+        if hit.any():
+            skipped[reason], examples[reason] = int(hit.sum()), keep[int(np.flatnonzero(hit)[0])]["id"]
+        ok &= ~bad
+    _log_skipped(path, skipped, examples)
+    idx = np.flatnonzero(ok)
+    out = Annotations(
+        path, spec, images,
+        image_ids=np.array([keep[j]["image_id"] for j in idx], dtype=np.int64),
+        ann_ids=np.array([keep[j]["id"] for j in idx], dtype=np.int64),
+        boxes=boxes[idx], keypoints=kpts[idx],
+        areas=np.array([keep[j]["area"] for j in idx], dtype=np.float64),
+        scores=np.ones(len(idx)), skipped=dict(skipped), category_id=category_id)
+    if image_dir is not None:
+        _check_images(out, Path(image_dir), path, [keep[j]["id"] for j in idx])
+    return out
+
+
+def _check_images(ann: Annotations, image_dir: Path, source, record_ids) -> None:
+    seen = set()
+    for iid, rid in zip(ann.image_ids.tolist(), record_ids):
+        if iid in seen:
+            continue
+        seen.add(iid)
+        name = ann.images[iid][0]
+        if not (image_dir / name).is_file():
+            raise FileNotFoundError(f"{source}: image {name!r} (image id {iid}, record {rid}) not found in "
+                                    f"{image_dir}")
+
+
+def load_detections(det_file, gt: Annotations, score_thr: float = 0.0, image_dir=None) -> Annotations:
+    """Person boxes of a COCO results file (``image_id``, ``bbox``, ``score``, ``category_id``).
+
+    Boxes of other categories, under ``score_thr`` or empty once clipped are skipped and counted.
+    Returns Annotations on ``gt``'s images (ann_ids -1, keypoints zero, areas = box areas).
+    """
+    path = Path(det_file)
+    dets = _read_json(path)
+    if not isinstance(dets, list):
+        raise ValueError(f"{path}: a detection file is a JSON list of {{image_id, bbox, score}} records")
+    skipped, keep = Counter(), []
+    for i, d in enumerate(dets):
+        missing = [key for key in ("image_id", "bbox", "score") if key not in d]
+        if missing:
+            raise ValueError(f"{path}: record [{i}] lacks {missing}")
+        if len(d["bbox"]) != 4:
+            raise ValueError(f"{path}: record [{i}] has a bbox of {len(d['bbox'])} values")
+        if d["image_id"] not in gt.images:
+            raise ValueError(f"{path}: record [{i}] refers to image id {d['image_id']}, not in {gt.ann_file}")
+        if d.get("category_id", gt.category_id) != gt.category_id:
+            skipped["other_category"] += 1
+        elif d["score"] < score_thr:
+            skipped["below_score"] += 1
+        else:
+            keep.append(d)
+    m, k = len(keep), gt.spec.num_keypoints
+    sizes = np.array([gt.images[d["image_id"]][1:] for d in keep], dtype=np.float64).reshape(m, 2)
+    boxes = _clip_boxes(np.array([d["bbox"] for d in keep], dtype=np.float64).reshape(m, 4), sizes)
+    ok = (boxes[:, 2:] > 0).all(-1)
+    if (~ok).sum():
+        skipped["empty_box"] += int((~ok).sum())
+    _log_skipped(path, skipped)
+    idx = np.flatnonzero(ok)
+    out = Annotations(path, gt.spec, gt.images,
+                      image_ids=np.array([keep[j]["image_id"] for j in idx], dtype=np.int64),
+                      ann_ids=np.full(len(idx), -1, dtype=np.int64), boxes=boxes[idx],
+                      keypoints=np.zeros((len(idx), k, 3)), areas=boxes[idx, 2] * boxes[idx, 3],
+                      scores=np.array([keep[j]["score"] for j in idx], dtype=np.float64), skipped=dict(skipped),
+                      category_id=gt.category_id)
+    if image_dir is not None:
+        _check_images(out, Path(image_dir), path, [f"[{j}]" for j in idx])
+    return out
+
+
+def denormalize(image) -> np.ndarray:
+    """(3, H, W) ImageNet-normalised float tensor/array -> (H, W, 3) uint8, for display."""
+    img = np.asarray(image, dtype=np.float32).transpose(1, 2, 0)
+    img = img * np.array(IMAGENET_STD, np.float32) + np.array(IMAGENET_MEAN, np.float32)
+    return (img.clip(0, 1) * 255).round().astype(np.uint8)
+
+
+class TopDownDataset(torch.utils.data.Dataset):
+    """One person crop per item, with codec targets.
+
+    Args:
+        ann_file: COCO-format keypoint JSON; image_dir: folder of its images.
+        input_size: (W, H) of the crop (e.g. (192, 256) for the paper's 256x192).
+        codec: any object with ``encode(keypoints (N,K,2), visible (N,K))`` returning a NamedTuple whose
+            last field is ``weights`` (SimCCCodec, HeatmapCodec); None: no targets (``targets == ()``,
+            weights = labelled), for looking at crops.
+        spec: SkeletonSpec, spec name, or None (from the file's category).
+        train: apply ``augment`` (random draws from ``(seed, epoch, index)``).
+        bbox_file: COCO results file of person detections to crop instead of the ground-truth boxes
+            (evaluation only), kept when ``score >= det_score_thr``.
+        padding: box growth factor (1.25).
+
+    Items are dicts: ``image`` float32 (3, H, W) ImageNet-normalised; ``targets`` tuple of float32 tensors
+    (SimCC: x (K, Nx), y (K, Ny); heatmap: (K, h, w)); ``weights`` float32 (K,); ``meta`` dict:
+    ``image_id``, ``ann_id`` (-1 for detections), ``index``, ``centre`` (2,), ``scale`` (2,) image px,
+    ``rotation`` deg, ``flip`` bool, ``score`` (box score), ``area``, ``kpts_input`` (K, 2) input px,
+    ``visible`` (K,) COCO v (slots swapped with the image when flipped).
+    """
+
+    def __init__(self, ann_file, image_dir, input_size, codec, spec=None, train: bool = False,
+                 augment: AugmentConfig = AugmentConfig(), bbox_file=None, seed: int = 0,
+                 det_score_thr: float = 0.0, padding: float = 1.25):
+        w, h = (int(v) for v in input_size)
+        if w <= 0 or h <= 0:
+            raise ValueError(f"input_size must be positive (W, H), got {input_size!r}")
+        if train and bbox_file is not None:
+            raise ValueError("bbox_file (detection boxes) is for evaluation; use train=False")
+        self.input_size, self.codec, self.train = (w, h), codec, bool(train)
+        self.augment = augment if train else NO_AUGMENT
+        self.seed, self.epoch, self.padding = int(seed), 0, float(padding)
+        self.image_dir = Path(image_dir)
+        self.gt = load_annotations(ann_file, spec, image_dir=None if bbox_file else self.image_dir)
+        self.records = self.gt if bbox_file is None else load_detections(bbox_file, self.gt, det_score_thr,
+                                                                         image_dir=self.image_dir)
+        self.spec = self.gt.spec
+        self.skipped = dict(self.records.skipped)
+        self._flip_index = self.spec.flip_index
+        self._lower = lower_body_mask(self.spec.keypoint_names)
+        self._aspect = w / h
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the random draws of every item (call before each epoch; with persistent workers the
+        workers' copies would not see it, so use ``persistent_workers=False``)."""
+        self.epoch = int(epoch)
+
+    def crop_params(self, index: int, rng: np.random.Generator | None = None):
+        """(centre (2,), scale (2,), rotation deg, flip) of item ``index`` (augmented when training)."""
+        r = self.records
+        centre, scale = box_to_centre_scale(r.boxes[index], self._aspect, self.padding)
+        rotation, flip = 0.0, False
+        if not self.train:
+            return centre, scale, rotation, flip
+        rng = rng if rng is not None else self._rng(index)
+        kpts, vis = r.keypoints[index, :, :2], r.keypoints[index, :, 2]
+        cfg = self.augment
+        if (vis > 0).sum() > cfg.half_body_min_kpts and rng.random() < cfg.half_body_prob:
+            half = half_body_box(kpts, vis, self._lower, rng, self._aspect, cfg.half_body_padding)
+            if half is not None:
+                centre, scale = half
+        scale, rotation, flip = random_centre_scale(centre, scale, cfg, rng)
+        return centre, scale, rotation, flip
+
+    def _rng(self, index: int) -> np.random.Generator:
+        # One generator per (seed, epoch, item): independent of worker count and iteration order.
+        return np.random.default_rng([self.seed, self.epoch, int(index)])
+
+    def image_path(self, index: int) -> Path:
+        return self.image_dir / self.records.images[int(self.records.image_ids[index])][0]
+
+    def __getitem__(self, index: int) -> dict:
+        r = self.records
+        centre, scale, rotation, flip = self.crop_params(index)
+        m = get_affine(centre, scale, rotation, self.input_size, flip=flip)
+        path = self.image_path(index)
+        try:
+            with Image.open(path) as im:
+                image = np.asarray(im.convert("RGB"))
+        except OSError as err:
+            raise OSError(f"cannot read image {path} (image id {r.image_ids[index]}): {err}") from err
+        crop = warp_image(image, m, self.input_size)
+        kpts_input = affine_points(r.keypoints[index, :, :2], m)
+        visible = r.keypoints[index, :, 2].copy()
+        if flip:  # the mirrored left arm is now a right arm
+            kpts_input, visible = kpts_input[self._flip_index], visible[self._flip_index]
+        if self.codec is None:
+            targets, weights = (), (visible > 0).astype(np.float32)
+        else:
+            encoded = self.codec.encode(kpts_input[None].astype(np.float32), visible[None].astype(np.float32))
+            targets = tuple(torch.as_tensor(np.asarray(t)[0], dtype=torch.float32) for t in tuple(encoded)[:-1])
+            weights = np.asarray(encoded.weights)[0]
+        img = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float().div_(255.0)
+        img = (img - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]
+        meta = dict(image_id=int(r.image_ids[index]), ann_id=int(r.ann_ids[index]), index=int(index),
+                    centre=centre, scale=scale, rotation=float(rotation), flip=bool(flip),
+                    score=float(r.scores[index]), area=float(r.areas[index]),
+                    kpts_input=kpts_input, visible=visible)
+        return dict(image=img, targets=targets, weights=torch.as_tensor(weights, dtype=torch.float32), meta=meta)

@@ -1,0 +1,271 @@
+"""Keypoint evaluation: COCO results files, pycocotools COCOeval (OKS AP/AR), OKS-NMS, PCK, pixel errors.
+
+Top-down rescoring (the HRNet / SimCC / MMPose rule, used by :func:`to_coco_results`): a person's score
+is ``box_score * mean(keypoint scores > thr)`` with ``thr = 0.2``. It ranks confident, complete poses
+above poses whose detector box was sure but whose keypoints are not. One deliberate change: when *no*
+keypoint passes, the official code scores the person 0; here the mean of all its keypoint scores is used.
+SimCC's scores are softmax maxima over many bins (a Gaussian target with sigma = 4 bins peaks at
+about 0.1), so a well-trained SimCC model can have every keypoint under 0.2, and a score of 0 for
+everyone would throw the ranking away.
+
+OKS (COCO): ``exp(-d^2 / (2 s^2 kappa^2))`` per labelled keypoint, averaged, with ``s^2`` = the
+person's area and ``kappa = 2 sigma`` (the data set's per-keypoint sigmas).
+
+The codec oracle (``simcc-lab oracle``) lives in :mod:`simcc_lab.oracle`; ``codec_oracle`` is
+re-exported here.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io as _io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .io import write_json
+from .keypoints import COCO17, spec_from_coco_category
+from .transforms import inverse_keypoints
+
+__all__ = ["evaluate_coco", "to_coco_results", "rescore", "oks_matrix", "oks_nms", "evaluate_topdown",
+           "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "METRIC_NAMES", "register_cli"]
+
+# COCOeval.stats order for keypoints.
+METRIC_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+RESCORE_THR = 0.2
+OKS_NMS_THR = 0.9
+
+
+def rescore(kpt_scores, box_scores, thr: float | None = RESCORE_THR) -> np.ndarray:
+    """Instance scores (N,) = box score x mean of the keypoint scores (N, K) above ``thr``.
+
+    A person with no keypoint above ``thr`` uses the mean of all its keypoint scores (see the module
+    docstring); ``thr=None`` returns the box scores unchanged.
+    """
+    box = np.asarray(box_scores, dtype=np.float64).reshape(-1)
+    if thr is None:
+        return box
+    s = np.asarray(kpt_scores, dtype=np.float64)
+    above = s > thr
+    mean = np.where(above.any(-1), (s * above).sum(-1) / np.maximum(above.sum(-1), 1), s.mean(-1))
+    return box * mean
+
+
+def to_coco_results(image_ids, kpts_img, kpt_scores, box_scores, category_id: int = 1,
+                    rescore_thr: float | None = RESCORE_THR) -> list[dict]:
+    """Predictions -> COCO keypoint results (one dict per person).
+
+    Args:
+        image_ids: (N,) ints; kpts_img: (N, K, 2) image pixels; kpt_scores: (N, K); box_scores: (N,).
+        rescore_thr: see :func:`rescore` (None: the instance score is the box score).
+    """
+    kpts = np.asarray(kpts_img, dtype=np.float64)
+    ks = np.asarray(kpt_scores, dtype=np.float64)
+    n = kpts.shape[0]
+    if ks.shape != kpts.shape[:2] or len(np.asarray(image_ids).reshape(-1)) != n:
+        raise ValueError(f"shapes disagree: kpts {kpts.shape}, kpt_scores {ks.shape}, "
+                         f"image_ids {np.shape(image_ids)}")
+    scores = rescore(ks, box_scores, rescore_thr)
+    flat = np.concatenate([kpts, ks[..., None]], axis=-1).reshape(n, -1)  # x1 y1 s1 x2 y2 s2 ...
+    return [dict(image_id=int(i), category_id=int(category_id), keypoints=f.tolist(), score=float(s))
+            for i, f, s in zip(np.asarray(image_ids).reshape(-1), flat, scores)]
+
+
+def oks_matrix(kpts, areas, sigmas, kpts_b=None, areas_b=None) -> np.ndarray:
+    """Pairwise OKS between people (all keypoints count; MMPose's ``oks_iou`` without a visibility cut).
+
+    Args:
+        kpts: (N, K, 2); areas: (N,); sigmas: (K,); kpts_b/areas_b: (M, K, 2)/(M,) (default: the same set).
+    Returns:
+        (N, M) OKS in [0, 1], with the mean area of each pair as ``s^2``.
+    """
+    a = np.asarray(kpts, dtype=np.float64)
+    b = a if kpts_b is None else np.asarray(kpts_b, dtype=np.float64)
+    area_a = np.asarray(areas, dtype=np.float64)
+    area_b = area_a if areas_b is None else np.asarray(areas_b, dtype=np.float64)
+    var = (2 * np.asarray(sigmas, dtype=np.float64)) ** 2
+    d2 = ((a[:, None] - b[None]) ** 2).sum(-1)  # (N, M, K)
+    s2 = (area_a[:, None] + area_b[None]) / 2 + np.spacing(1)
+    return np.exp(-d2 / var / s2[..., None] / 2).mean(-1)
+
+
+def oks_nms(kpts, scores, areas, sigmas, thr: float = OKS_NMS_THR, image_ids=None) -> np.ndarray:
+    """Greedy OKS non-maximum suppression (per image when ``image_ids`` is given).
+
+    A person is dropped when its OKS with a higher-scoring kept person of the same image exceeds ``thr``.
+    Returns the kept indices (N',) in descending score order within each image.
+    """
+    kpts = np.asarray(kpts, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    areas = np.asarray(areas, dtype=np.float64)
+    groups = np.zeros(len(scores), dtype=np.int64) if image_ids is None else np.asarray(image_ids)
+    keep = []
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        oks = oks_matrix(kpts[idx], areas[idx], sigmas)
+        alive = np.ones(len(idx), dtype=bool)
+        for i in range(len(idx)):  # greedy: the loop is over kept people, the OKS work is vectorised
+            if alive[i]:
+                keep.append(idx[i])
+                alive[i + 1:] &= oks[i, i + 1:] <= thr
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _load_gt(gt):
+    """A pycocotools COCO object from a path, a dict or a COCO object, checked for COCOeval's needs."""
+    from pycocotools.coco import COCO
+
+    if isinstance(gt, COCO):
+        return gt, "<COCO object>"
+    name = str(gt) if not isinstance(gt, dict) else "<dict>"
+    data = gt if isinstance(gt, dict) else json.loads(Path(gt).read_text())
+    data = copy.deepcopy(data)
+    for i, a in enumerate(data.get("annotations", [])):
+        if "area" not in a:
+            raise ValueError(f"{name}: annotations[{i}] (id {a.get('id')}) has no 'area' (COCOeval needs it)")
+        if "keypoints" not in a:
+            raise ValueError(f"{name}: annotations[{i}] (id {a.get('id')}) has no 'keypoints'")
+        # COCOeval reads both; COCO files always have them, hand-made files may not.
+        a.setdefault("num_keypoints", int((np.asarray(a["keypoints"][2::3]) > 0).sum()))
+        a.setdefault("iscrowd", 0)
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(_io.StringIO()):
+        coco.createIndex()
+    return coco, name
+
+
+def _default_sigmas(coco, name) -> np.ndarray:
+    cats = [c for c in coco.dataset.get("categories", []) if c.get("keypoints")]
+    if cats:
+        try:
+            return np.asarray(spec_from_coco_category(cats[0]).sigmas)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+    return np.asarray(COCO17.sigmas)
+
+
+def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False) -> dict:
+    """COCO keypoint AP/AR with pycocotools.
+
+    Args:
+        gt: ground-truth file path, dict or pycocotools COCO.
+        results: list of result dicts (:func:`to_coco_results`) or a results JSON path.
+        sigmas: (K,) OKS sigmas (default: from the ground truth's category, else COCO-17).
+        out_json: when given, the results are written there (whole) first.
+        verbose: let pycocotools print its summary.
+
+    Returns:
+        {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"} as floats (-1 where
+        COCOeval has no ground truth in that area range), plus "num_results".
+    """
+    from pycocotools.cocoeval import COCOeval
+
+    coco_gt, name = _load_gt(gt)
+    if not isinstance(results, list):
+        results = json.loads(Path(results).read_text())
+    if out_json is not None:
+        write_json(out_json, results, indent=None)
+    if not results:  # loadRes cannot take an empty list; nothing predicted scores zero
+        return dict({m: 0.0 for m in METRIC_NAMES}, num_results=0)
+    sig = np.asarray(sigmas if sigmas is not None else _default_sigmas(coco_gt, name), dtype=np.float64)
+    k = len(results[0]["keypoints"]) // 3
+    if len(sig) != k:
+        raise ValueError(f"{len(sig)} OKS sigmas for {k}-keypoint results")
+    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(_io.StringIO())
+    with quiet:
+        coco_dt = coco_gt.loadRes(copy.deepcopy(results))  # loadRes edits the dicts it gets
+        ev = COCOeval(coco_gt, coco_dt, "keypoints")
+        ev.params.kpt_oks_sigmas = sig
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return dict({m: float(v) for m, v in zip(METRIC_NAMES, ev.stats)}, num_results=len(results))
+
+
+def keypoints_to_image(kpts_input, meta: dict, input_size) -> np.ndarray:
+    """Decoded input-pixel keypoints (B, K, 2) -> image pixels, from a collated ``meta`` batch."""
+    def arr(x):
+        return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+    return inverse_keypoints(arr(kpts_input), arr(meta["centre"]), arr(meta["scale"]), input_size,
+                             rotation=arr(meta.get("rotation", 0.0)), flip=arr(meta.get("flip", False)))
+
+
+def evaluate_topdown(gt, image_ids, kpts_img, kpt_scores, box_scores, areas=None, nms: bool = False,
+                     sigmas=None, out_json=None, category_id: int = 1,
+                     rescore_thr: float | None = RESCORE_THR, verbose: bool = False) -> dict:
+    """Rescore, optionally OKS-NMS (detection boxes: ``nms=True``, ``areas`` = box areas), then COCOeval.
+
+    Shapes as in :func:`to_coco_results`; returns :func:`evaluate_coco`'s dict.
+    """
+    image_ids = np.asarray(image_ids).reshape(-1)
+    kpts_img, kpt_scores = np.asarray(kpts_img), np.asarray(kpt_scores)
+    if nms:
+        if areas is None:
+            raise ValueError("OKS-NMS needs the people's areas (detection box areas)")
+        coco_gt, name = _load_gt(gt)
+        gt, sig = coco_gt, (sigmas if sigmas is not None else _default_sigmas(coco_gt, name))
+        keep = oks_nms(kpts_img, rescore(kpt_scores, box_scores, rescore_thr), areas, sig, image_ids=image_ids)
+        image_ids, kpts_img, kpt_scores = image_ids[keep], kpts_img[keep], kpt_scores[keep]
+        box_scores = np.asarray(box_scores).reshape(-1)[keep]
+    results = to_coco_results(image_ids, kpts_img, kpt_scores, box_scores, category_id, rescore_thr)
+    return evaluate_coco(gt, results, sigmas=sigmas, out_json=out_json, verbose=verbose)
+
+
+def pixel_errors(pred, gt, visible) -> dict:
+    """Euclidean errors of labelled keypoints, in the units of the coordinates given.
+
+    Args:
+        pred, gt: (N, K, 2); visible: (N, K) (> 0 counts).
+    Returns:
+        {"mean", "median", "rms", "count", "per_keypoint" (K,) mean (nan where none), "errors" (N, K)
+        with nan for unlabelled keypoints}.
+    """
+    err = np.linalg.norm(np.asarray(pred, np.float64) - np.asarray(gt, np.float64), axis=-1)
+    lab = np.asarray(visible) > 0
+    err = np.where(lab, err, np.nan)
+    count = int(lab.sum())
+    with np.errstate(invalid="ignore"):
+        per = np.nansum(err, axis=0) / np.where(lab.sum(0) > 0, lab.sum(0), np.nan)
+    if count == 0:
+        return dict(mean=float("nan"), median=float("nan"), rms=float("nan"), count=0, per_keypoint=per,
+                    errors=err)
+    e = err[lab]
+    return dict(mean=float(e.mean()), median=float(np.median(e)), rms=float(np.sqrt((e ** 2).mean())),
+                count=count, per_keypoint=per, errors=err)
+
+
+def pck(pred, gt, visible, boxes, alpha: float = 0.1) -> dict:
+    """PCK@alpha: share of labelled keypoints within ``alpha * max(box w, box h)`` of the truth.
+
+    Args:
+        pred, gt: (N, K, 2) image pixels; visible: (N, K); boxes: (N, 4) ``[x, y, w, h]`` or (N,) sizes.
+    Returns:
+        {"pck": float, "per_keypoint": (K,) (nan where none labelled), "count": int}.
+    """
+    b = np.asarray(boxes, dtype=np.float64)
+    size = b[:, 2:].max(-1) if b.ndim == 2 else b
+    err = pixel_errors(pred, gt, visible)["errors"] / size[:, None]
+    lab = ~np.isnan(err)
+    hit = (err <= alpha) & lab
+    with np.errstate(invalid="ignore"):
+        per = hit.sum(0) / np.where(lab.sum(0) > 0, lab.sum(0), np.nan)
+    return dict(pck=float(hit.sum() / max(lab.sum(), 1)) if lab.any() else float("nan"), per_keypoint=per,
+                count=int(lab.sum()))
+
+
+def codec_oracle(ann_file, codec, input_size=None, **kwargs) -> dict:
+    """The AP lost to the codec alone; see :func:`simcc_lab.oracle.codec_oracle`."""
+    from .oracle import codec_oracle as _oracle
+
+    return _oracle(ann_file, codec, input_size, **kwargs)
+
+
+def register_cli(subparsers) -> None:
+    """Add ``simcc-lab oracle`` (defined in :mod:`simcc_lab.oracle`)."""
+    from .oracle import register_cli as _register
+
+    _register(subparsers)

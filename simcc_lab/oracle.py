@@ -1,0 +1,180 @@
+"""The codec oracle: the AP a perfect network would still lose to its output representation.
+
+Ground-truth keypoints are cropped from their ground-truth boxes (no augmentation, no image I/O),
+encoded with a codec at an input size, decoded straight back, mapped to image pixels and scored with
+COCOeval. A SimCC codec loses at most ``1 / (2k)`` input px per axis; a stride-``s`` heatmap up to
+``s / 2`` (argmax), less with the quarter offset, almost nothing with DARK on its unbiased Gaussians.
+Keypoints the crop cuts off cannot be encoded at all (weight 0) and decode to nonsense: that loss is
+reported too (``outside_frac``).
+
+Heatmap targets are Gaussians (sigma 2 heatmap px) so DARK's Taylor step sees the shape it assumes;
+every instance gets score 1, so COCOeval's ranking does not depend on the codec's confidence scale.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .data.coco import coco_paths, load_annotations
+from .evaluation import evaluate_coco, pixel_errors, to_coco_results
+from .io import write_text
+from .transforms import affine_points, box_to_centre_scale, get_affine, inverse_keypoints
+
+__all__ = ["codec_oracle", "build_codec", "standard_grid", "oracle_table", "TABLE_SIZES", "register_cli"]
+
+# The paper's three input sizes as (W, H): 64x64, 128x128, 256x192 (H x W).
+TABLE_SIZES = ((64, 64), (128, 128), (192, 256))
+
+
+def build_codec(kind: str, input_size, k: float = 2.0, stride: int = 4, refinement: str = "none",
+                encoding: str | None = None, sigma: float = 2.0):
+    """A SimCC or heatmap codec with the oracle's settings (only the arguments of its kind are used;
+    heatmap encoding defaults to unbiased for DARK, biased otherwise)."""
+    from .codecs import build_codec as _build
+
+    if kind == "simcc":
+        return _build("simcc", tuple(input_size), k=k)
+    if kind == "heatmap":
+        encoding = encoding or ("unbiased" if refinement == "dark" else "biased")
+        return _build("heatmap", tuple(input_size), stride=stride, sigma=sigma, encoding=encoding,
+                      refinement=refinement)
+    raise ValueError(f"codec must be 'simcc' or 'heatmap', got {kind!r}")
+
+
+def standard_grid() -> list[tuple[str, dict]]:
+    """(column label, build_codec kwargs) of the standard table: SimCC k=1,2,3; heatmap s=4 three ways."""
+    return [(f"SimCC k={k}", dict(kind="simcc", k=float(k))) for k in (1, 2, 3)] + [
+        ("heatmap argmax", dict(kind="heatmap", stride=4, refinement="none", encoding="biased")),
+        ("heatmap quarter", dict(kind="heatmap", stride=4, refinement="quarter", encoding="biased")),
+        ("heatmap DARK", dict(kind="heatmap", stride=4, refinement="dark", encoding="unbiased")),
+    ]
+
+
+def codec_oracle(ann_file, codec, input_size=None, spec=None, padding: float = 1.25, chunk: int = 256,
+                 out_json=None) -> dict:
+    """Encode -> decode the ground truth of ``ann_file`` and evaluate it.
+
+    Args:
+        ann_file: COCO-format keypoint file (people skipped as in TopDownDataset are left out).
+        codec: SimCCCodec / HeatmapCodec (anything with encode and decode).
+        input_size: (W, H); default ``codec.input_size``; must match the codec's.
+        chunk: people per encode call (bounds the memory of the targets).
+
+    Returns:
+        COCOeval metrics (AP, AP50, ...) plus ``mean_err_input_px`` (encodable keypoints, input px),
+        ``mean_err_img_px`` (all labelled keypoints, image px), ``outside_frac`` (labelled keypoints the
+        codec could not encode), ``num_people``, ``num_keypoints``.
+    """
+    input_size = tuple(int(v) for v in (input_size or codec.input_size))
+    if tuple(getattr(codec, "input_size", input_size)) != input_size:
+        raise ValueError(f"input_size {input_size} differs from the codec's {tuple(codec.input_size)}")
+    ann = load_annotations(ann_file, spec)
+    if len(ann) == 0:
+        raise ValueError(f"{ann_file}: no person with labelled keypoints to evaluate")
+    centre, scale = box_to_centre_scale(ann.boxes, input_size[0] / input_size[1], padding)
+    kpts_input = affine_points(ann.keypoints[..., :2], get_affine(centre, scale, 0.0, input_size))
+    visible = ann.keypoints[..., 2]
+    pred, weights = np.empty_like(kpts_input), np.empty(visible.shape)
+    for s in range(0, len(ann), chunk):
+        sl = slice(s, s + chunk)
+        encoded = codec.encode(kpts_input[sl].astype(np.float32), visible[sl].astype(np.float32))
+        decoded, _ = codec.decode(*tuple(encoded)[:-1])
+        pred[sl], weights[sl] = np.asarray(decoded), np.asarray(encoded.weights)
+    pred_img = inverse_keypoints(pred, centre, scale, input_size)
+    results = to_coco_results(ann.image_ids, pred_img, np.ones(visible.shape), np.ones(len(ann)),
+                              ann.category_id, rescore_thr=None)
+    metrics = evaluate_coco(ann_file, results, sigmas=ann.spec.sigmas, out_json=out_json)
+    labelled = visible > 0
+    inside = pixel_errors(pred, kpts_input, labelled & (weights > 0))
+    every = pixel_errors(pred_img, ann.keypoints[..., :2], labelled)
+    return dict(metrics, mean_err_input_px=inside["mean"], mean_err_img_px=every["mean"],
+                outside_frac=float(1 - (labelled & (weights > 0)).sum() / max(labelled.sum(), 1)),
+                num_people=len(ann), num_keypoints=int(labelled.sum()))
+
+
+def oracle_table(ann_files, sizes=TABLE_SIZES, grid=None, names=None) -> tuple[list[dict], str]:
+    """Run the grid on every file and size; returns (rows, markdown).
+
+    The markdown has, per data set, one AP table and one mean-error table (input px; rows: input size
+    H x W, columns: codecs).
+    """
+    grid = grid or standard_grid()
+    names = names or [f"{Path(f).parent.name}/{Path(f).name}" for f in ann_files]
+    rows = []
+    for name, f in zip(names, ann_files):
+        for size in sizes:
+            for label, kw in grid:
+                r = codec_oracle(f, build_codec(input_size=size, **kw), size)
+                rows.append(dict(data=name, input=f"{size[1]}x{size[0]}", codec=label, **r))
+    return rows, _markdown(rows, [g[0] for g in grid])
+
+
+def _markdown(rows, labels) -> str:
+    out = []
+    for data in dict.fromkeys(r["data"] for r in rows):
+        sub = [r for r in rows if r["data"] == data]
+        n = sub[0]
+        out.append(f"**{data}** ({n['num_people']} people, {n['num_keypoints']} labelled keypoints)\n")
+        for key, title, fmt in (("AP", "AP", "{:.3f}"), ("mean_err_input_px", "mean error (input px)", "{:.3f}")):
+            out.append(f"| {title}, input HxW | " + " | ".join(labels) + " |")
+            out.append("|---" * (len(labels) + 1) + "|")
+            for size in dict.fromkeys(r["input"] for r in sub):
+                cells = {r["codec"]: fmt.format(r[key]) for r in sub if r["input"] == size}
+                out.append(f"| {size} | " + " | ".join(cells.get(lab, "") for lab in labels) + " |")
+            out.append("")
+    return "\n".join(out)
+
+
+def _cli(args) -> int:
+    # "--data coco": COCO val2017 keypoints under --coco-root / $SIMCC_LAB_COCO
+    args.data = [str(coco_paths(args.coco_root, "val")[0]) if d == "coco" else d for d in args.data]
+    if args.table:
+        sizes = [args.input_size] if args.input_size else TABLE_SIZES
+        _, md = oracle_table(args.data, sizes)
+        print(md)
+        if args.out:
+            write_text(args.out, md + "\n")
+        return 0
+    if not args.input_size:
+        raise ValueError("--input-size WxH is needed without --table")
+    if len(args.data) != 1:
+        raise ValueError("give one --data file without --table")
+    codec = build_codec(args.codec, args.input_size, k=args.k, stride=args.stride, refinement=args.refinement,
+                        encoding=args.encoding)
+    r = codec_oracle(args.data[0], codec, args.input_size)
+    text = "\n".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in r.items())
+    print(text)
+    if args.out:
+        write_text(args.out, text + "\n")
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """``simcc-lab oracle --data FILE --input-size WxH [--codec ...] [--table] [--out PATH]``."""
+    from .cli import parse_size
+
+    p = subparsers.add_parser("oracle", help="AP lost to the codec alone (encode -> decode the ground truth)",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--data", action="append", required=True, metavar="FILE",
+                   help="COCO-format keypoint file, or 'coco' for COCO val2017 (repeat for several with --table)")
+    p.add_argument("--coco-root", default=None, help="COCO 2017 folder for --data coco (default $SIMCC_LAB_COCO)")
+    p.add_argument("--input-size", type=parse_size, default=None, help="WxH, e.g. 192x256 (paper's 256x192)")
+    p.add_argument("--codec", choices=("simcc", "heatmap"), default="simcc")
+    p.add_argument("--k", type=float, default=2.0, help="SimCC bins per pixel")
+    p.add_argument("--stride", type=int, default=4, help="heatmap stride")
+    p.add_argument("--refinement", choices=("none", "quarter", "dark"), default="none")
+    p.add_argument("--encoding", choices=("biased", "unbiased"), default=None,
+                   help="heatmap centre (default: unbiased for dark, else biased)")
+    p.add_argument("--table", action="store_true",
+                   help="the standard grid (SimCC k=1,2,3; heatmap s=4 argmax/quarter/DARK) at 64x64, "
+                        "128x128, 192x256 (or only --input-size), as markdown")
+    p.add_argument("--out", default=None, help="also write the output here")
+    p.set_defaults(func=_cli)
+
+
+if __name__ == "__main__":
+    from .cli import main
+
+    sys.exit(main(["oracle", *sys.argv[1:]]))
