@@ -20,7 +20,8 @@ def test_round_trip_agrees_with_theory(k):
     th = Q.simcc_theory(k)
     assert meas["mean"] == pytest.approx(th["mean"], rel=0.03)
     assert meas["rms"] == pytest.approx(th["rms"], rel=0.03)
-    assert meas["max"] <= th["max"] + 1e-5 and  # float32 positions: abs(meas["bias"]) < 0.01 / k
+    assert meas["max"] <= th["max"] + 1e-5  # float32 positions at ~48 px: ~4e-6 px rounding
+    assert abs(meas["bias"]) < 0.01 / k
 
 
 def test_dark_beats_argmax_in_round_trips():
