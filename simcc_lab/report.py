@@ -47,7 +47,7 @@ class Cell:
 def cell(results: dict[str, dict], run: str, variant: str, metric: str = "AP") -> Cell:
     """Aggregate ``metric`` of ``run``/``variant`` over seeds (AP-like metrics scaled to points)."""
     vals = [r["metrics"][variant][metric] for r in results.values()
-            if r.get("run") == run and variant in r.get("metrics", {})]
+            if r.get("run") == run and metric in r.get("metrics", {}).get(variant, {})]
     vals = [v * 100 if metric.startswith("A") else v for v in vals if v is not None and math.isfinite(v)]
     if not vals:
         return Cell(float("nan"), float("nan"), 0)
@@ -193,11 +193,13 @@ def experiment_figure(exp: Experiment, results: dict[str, dict]):
 # ---------------------------------------------------------------------------------------------------
 def experiment_table(exp: Experiment, results: dict[str, dict]) -> str:
     """Markdown table: input/group, method, paper, ours (and train time of the run)."""
-    lines = ["| group | method | paper | ours | run |", "|---|---|---|---|---|"]
+    lines = ["| input | method | paper AP | our AP | our mean error (input px) | run |", "|---|---|---|---|---|---|"]
     for r in exp.rows:
         c = cell(results, r.run, r.variant, exp.metric)
+        px = cell(results, r.run, r.variant, "pixel_error")
         paper = "" if r.paper is None else f"{r.paper:.1f}"
-        lines.append(f"| {r.group} | {r.label} | {paper} | {c} | `{r.run}` ({r.variant}) |")
+        px_s = "n/a" if px.n == 0 else f"{px.mean:.2f}"
+        lines.append(f"| {r.group} | {r.label} | {paper} | {c} | {px_s} | `{r.run}` ({r.variant}) |")
     return "\n".join(lines)
 
 

@@ -73,7 +73,7 @@ def test_report_has_tables_verdicts_and_figures(tmp_path):
     # fake gap is constant across sizes, so "shrinks" must not be claimed
     assert res["the SimCC - heatmap gap shrinks as resolution grows"] == "does not"
     # the paper column shows the mean over the paper's four backbones: SimCC at 64x64 = (40.8+62.8+56.4+59.7)/4
-    assert "| 64x64 | SimCC (Gaussian, k=2) | 54.9 |" in text
+    assert "| 64x64 | SimCC (Gaussian, k=2) | 54.9 | " in text
     assert json.loads((tmp_path / "results" / "simcc-k2-gauss-64x64-s0.json").read_text())["metrics"]
 
 
@@ -82,3 +82,31 @@ def test_cell_aggregates_over_seeds():
     c = report.cell(results, "r", "default")
     assert c.n == 3 and c.mean == pytest.approx(60.0) and c.std == pytest.approx(10.0)
     assert str(c) == "60.0 +- 10.0"
+
+
+@pytest.mark.slow
+def test_tiny_grid_end_to_end_with_the_real_engine(tmp_path, monkeypatch):
+    """Real training (seconds): runs, result files, resume after an interruption, the report."""
+    monkeypatch.setenv("SIMCC_LAB_CACHE", str(tmp_path / "cache"))
+    g = experiments.build_grid("tiny")
+    seen = []
+
+    def interrupt_second(run, overrides, run_dir):
+        if seen:
+            raise KeyboardInterrupt
+        seen.append(run.key)
+        return experiments.train_and_evaluate(run, overrides, run_dir)
+
+    with pytest.raises(KeyboardInterrupt):
+        experiments.run_grid(g, tmp_path, trainer=interrupt_second, only=("resolution",), progress=lambda s: None)
+    assert [p.stem for p in (tmp_path / "results").glob("*.json")] == seen
+    results = experiments.run_grid(g, tmp_path, only=("resolution",), progress=lambda s: None)
+    assert len(results) == 2
+    for r in results.values():
+        assert r["metrics"] and all(0 <= m["AP"] <= 1 for m in r["metrics"].values())
+        assert (tmp_path / "runs" / r["key"] / "last.pt").exists()
+    hm = next(r for r in results.values() if r["run"].startswith("heatmap"))
+    assert set(hm["metrics"]) == {"none", "quarter", "dark"}
+    text = report.write_report(g, results, tmp_path, "simcc-lab reproduce --mode tiny --only resolution", 1.0,
+                               only=("resolution",)).read_text()
+    assert "Heatmap vs SimCC across input sizes" in text and (tmp_path / "resolution.png").exists()
