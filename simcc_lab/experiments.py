@@ -334,6 +334,8 @@ def register_cli(sub) -> None:
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0 in quick mode, 0,1,2 in full)")
     p.add_argument("--out", default="reports", help="report, figures and results/*.json go here")
     p.add_argument("--work-dir", default=None, help="checkpoints (default runs/reproduce-MODE, git-ignored)")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: write the report from the result files already in --out")
     p.set_defaults(func=_cli_reproduce)
 
 
@@ -346,9 +348,16 @@ def _cli_reproduce(args) -> int:
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
     grid = build_grid(args.mode, seeds)
     t0 = time.perf_counter()
-    results = run_grid(grid, args.out, only=tuple(args.only), work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
+    if args.report_only:
+        keys = {r.key for r in grid.runs.values()}
+        results = {k: v for k, v in load_results(args.out).items() if k in keys}
+        print(f"{len(results)} of {len(keys)} runs have results in {args.out}/results")
+    else:
+        results = run_grid(grid, args.out, only=tuple(args.only),
+                           work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
     command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else f"simcc-lab reproduce --mode {args.mode}"
-    path = report.write_report(grid, results, args.out, command, time.perf_counter() - t0, only=tuple(args.only))
+    wall = None if args.report_only else time.perf_counter() - t0
+    path = report.write_report(grid, results, args.out, command, wall, only=tuple(args.only))
     print(f"report: {path}")
     return 0

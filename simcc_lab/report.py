@@ -89,6 +89,9 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
 
     out = []
     groups = list(dict.fromkeys(r.group for r in exp.rows))
+    missing = sorted({r.run for r in exp.rows if cell(results, r.run, r.variant, exp.metric).n == 0})
+    if missing:  # a verdict on part of a table would compare against nothing
+        return [("every claim of this experiment", "not run", "no results yet for " + ", ".join(f"`{m}`" for m in missing))]
     if exp.name == "resolution":
         sc, none, quarter = "SimCC (Gaussian, k=2)", "heatmap, no post-processing", "heatmap + quarter offset"
         out.append(compare("SimCC beats heatmap without post-processing at 64x64", get(sc, "64x64"),
@@ -226,7 +229,7 @@ def environment_lines() -> list[str]:
             f"numpy {np.__version__}, matplotlib {matplotlib.__version__}", f"device: {dev}"]
 
 
-def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, command: str, wall_s: float,
+def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, command: str, wall_s: float | None,
                  only: tuple[str, ...] = ()) -> Path:
     """Write ``out_dir/REPORT.md`` and one PNG per experiment; returns the report path."""
     out_dir = Path(out_dir)
@@ -235,8 +238,10 @@ def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, comm
     md = ["# SimCC reproduction report", "",
           f"Command: `{command}`  ", f"Mode: {grid.mode}; seeds: {', '.join(map(str, grid.seeds))}  ",
           *[line + "  " for line in environment_lines()],
-          f"Wall time of this invocation: {wall_s / 60:.1f} min (training + evaluation of all runs, "
-          f"summed over result files: {total_train / 60:.1f} min)", "",
+          (f"Wall time of this invocation: {wall_s / 60:.1f} min; " if wall_s is not None else
+           "Report written from existing result files (`--report-only`); ") +
+          f"training + evaluation summed over the {len(results)} result files: {total_train / 60:.1f} min "
+          f"of {len(grid.runs)} runs in this mode's grid", "",
           "## How to read the verdicts", "", RULES, "", "## Summary", "",
           "| experiment | claim | verdict | evidence |", "|---|---|---|---|"]
     sections = []
