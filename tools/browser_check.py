@@ -49,7 +49,7 @@ def start_lab(port: int, token: str, log_path: Path) -> subprocess.Popen:
     """Start JupyterLab on loopback in fast mode (the kernel inherits SIMCC_LAB_FAST=1)."""
     env = dict(os.environ, SIMCC_LAB_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
         "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]

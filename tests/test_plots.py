@@ -1,0 +1,190 @@
+"""plots.py: every function returns a Figure (no pyplot), and the numbers it attaches are the right ones."""
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from simcc_lab import plots
+from simcc_lab.codecs import HeatmapCodec, SimCCCodec
+from simcc_lab.keypoints import COCO17
+
+
+def _dashed(lines):
+    return [ln for ln in lines if ln.get_linestyle() == "--"]
+
+
+def test_no_pyplot_figures_are_created():
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    fig = plots.bin_grid_figure(3.3, 1.2)
+    plots.label_shapes_figure()
+    assert isinstance(fig, Figure) and plt.get_fignums() == before
+
+
+@pytest.mark.parametrize("x, k, index, decoded", [
+    (3.3, 1, 3, 3.0),        # pixel 3 covers [2.5, 3.5)
+    (3.3, 2, 7, 3.25),       # bin 7 covers [3.0, 3.5), centre 3.25
+    (3.3, 3, 11, 10 / 3),    # bin 11 covers [3.1667, 3.5)
+    (-0.5, 2, 0, -0.25),     # the input's left edge is in bin 0
+    (7.49, 2, 15, 7.25),     # the last bin of an 8 px input
+])
+def test_simcc_classes_table(x, k, index, decoded):
+    info = plots.simcc_classes(x, 1.2, k, (8, 3))
+    assert info["index"][0] == index
+    assert info["decoded"][0] == pytest.approx(decoded, abs=1e-6)
+    assert info["error"][0] == pytest.approx(decoded - x, abs=1e-6)
+    assert info["simcc_size"] == (8 * k, 3 * k)
+
+
+def test_simcc_classes_rejects_outside_keypoint():
+    with pytest.raises(ValueError, match="outside"):
+        plots.simcc_classes(7.6, 1.0, 2, (8, 3))
+
+
+def test_bin_grid_figure_draws_one_dashed_line_per_bin_edge():
+    fig = plots.bin_grid_figure(3.3, 1.2, ks=(1, 2, 3), input_size=(8, 3))
+    assert len(fig.axes) == 3 and set(fig.bins) == {1, 2, 3}
+    for ax, k in zip(fig.axes, (1, 2, 3)):
+        # bin edges inside [-0.5, 7.5] x [-0.5, 2.5]: 8k + 1 vertical and 3k + 1 horizontal ones
+        assert len(_dashed(ax.lines)) == (8 * k + 1) + (3 * k + 1)
+        assert f"k={k}" in ax.get_title()
+        assert len(ax.patches) == 2  # the shaded x class and y class
+        x0 = ax.patches[0].get_x()
+        assert x0 == pytest.approx(fig.bins[k]["index"][0] / k - 0.5)  # shading starts at the class's edge
+    # the error of each panel is within the bound 1/(2k)
+    assert all(abs(b["error"][0]) <= 1 / (2 * k) + 1e-9 for k, b in fig.bins.items())
+
+
+def test_bin_grid_figure_with_image_and_window():
+    img = np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    fig = plots.bin_grid_figure(12.3, 8.6, ks=(2,), image=img, window=(10, 6, 5, 4))
+    ax = fig.axes[0]
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == (20, 30, 3)
+    assert ax.get_xlim() == (9.5, 14.5) and ax.get_ylim() == (9.5, 5.5)  # y points down, as in an image
+    assert fig.bins[2]["simcc_size"] == (60, 40)  # the input size comes from the image
+    assert len(_dashed(ax.lines)) == (5 * 2 + 1) + (4 * 2 + 1)
+
+
+def test_crop_figure_marks_window_and_skeleton():
+    img = np.zeros((64, 48, 3), np.uint8)
+    kpts = np.random.default_rng(1).uniform(5, 40, (17, 2))
+    vis = np.full(17, 2)
+    vis[3] = 0
+    fig = plots.crop_figure(img, kpts, vis, window=(10, 10, 8, 6), highlight=9)
+    ax = fig.axes[0]
+    drawn = sum(1 for a, b in COCO17.limbs if vis[a] > 0 and vis[b] > 0)
+    assert len(ax.lines) == drawn
+    assert len(ax.patches) == 1 and ax.patches[0].get_width() == 8
+    assert "48x64" in ax.get_title()
+
+
+def test_draw_skeleton_hides_unlabelled_and_hollows_hidden():
+    fig = Figure()
+    ax = fig.add_subplot()
+    vis = np.full(17, 2)
+    vis[[0, 1]] = 0
+    vis[2] = 1
+    plots.draw_skeleton(ax, np.zeros((17, 2)), vis)
+    shown, hidden = ax.collections
+    assert len(shown.get_offsets()) == 14 and len(hidden.get_offsets()) == 1
+
+
+def test_round_trip_error_figure_sawtooth():
+    codecs = {f"k={k}": SimCCCodec((16, 16), k=k, smoothing="none") for k in (1, 2)}
+    fig = plots.round_trip_error_figure(codecs, x_range=(4.0, 8.0), num=2001)
+    for k in (1, 2):
+        xs, err = fig.errors[f"k={k}"]
+        assert np.abs(err).max() == pytest.approx(1 / (2 * k), abs=1e-3)
+        assert np.abs(err).mean() == pytest.approx(1 / (4 * k), abs=2e-3)
+        # the jumps of the sawtooth: one per bin edge crossed (4 px * k edges)
+        assert int((np.diff(err) > 0.5 / k).sum()) == 4 * k
+    dotted = [ln for ln in fig.axes[0].lines if ln.get_linestyle() == ":"]
+    assert len(dotted) == 4  # +-1/(2k) for each SimCC codec
+
+
+def test_round_trip_error_figure_heatmaps():
+    codecs = {"argmax": HeatmapCodec((64, 64), stride=4),
+              "dark": HeatmapCodec((64, 64), stride=4, encoding="unbiased", refinement="dark")}
+    fig = plots.round_trip_error_figure(codecs, x_range=(24, 40), num=401)
+    assert np.abs(fig.errors["argmax"][1]).max() == pytest.approx(2.0, abs=0.05)
+    assert np.abs(fig.errors["dark"][1]).max() < 0.05
+
+
+def test_refinement_figure_decoders():
+    fig = plots.refinement_figure(30.3, input_size=(64, 64), stride=4)
+    d = fig.decoded
+    assert d["argmax"] == pytest.approx(32.0)  # heatmap pixel 8 (30.3 / 4 = 7.6 rounds to 8)
+    assert d["quarter"] == pytest.approx(31.0)  # a quarter heatmap pixel (1 input px) back toward 30.3
+    assert abs(d["dark"] - 30.3) < 0.05
+    biased = plots.refinement_figure(30.3, input_size=(64, 64), stride=4, encoding="biased").decoded
+    assert biased["quarter"] == pytest.approx(biased["argmax"])  # symmetric peak: nothing to move toward
+
+
+def test_oracle_figure_table_and_lines():
+    rows = [dict(data=d, input=s, codec=c, AP=ap)
+            for d in ("A", "B") for s, ap0 in (("64x64", 0.5), ("256x192", 0.9))
+            for c, ap in (("SimCC k=2", 1.0), ("heatmap argmax", ap0))]
+    fig = plots.oracle_figure(rows)
+    assert len(fig.axes) == 2
+    assert fig.table["A"]["heatmap argmax"] == [0.5, 0.9]
+    assert fig.table["B"]["SimCC k=2"] == [1.0, 1.0]
+    assert all(len(ax.lines) == 2 for ax in fig.axes)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["64x64", "256x192"]
+
+
+def test_label_shapes_figure_values():
+    fig = plots.label_shapes_figure(x=5.0, k=1.0, eps=0.2, sigma=2.0)
+    lab = fig.labels
+    assert lab["none"].argmax() == 5 and lab["none"].sum() == 1
+    assert lab["equal"][5] == pytest.approx(0.8) and lab["equal"][0] == pytest.approx(0.2 / 11)
+    assert lab["gaussian"].argmax() == 5 and lab["gaussian"][4] == pytest.approx(lab["gaussian"][6])
+    assert lab["laplace"][5] > lab["gaussian"][5]  # b = sigma = 2: Laplace is peakier
+    assert len(fig.axes[0].lines) == 6  # four shapes, the keypoint and the nearest bin
+
+
+def test_label_shapes_figure_centre_rule():
+    cont = plots.label_shapes_figure(x=5.2, k=2.0, shapes=("gaussian",)).labels["gaussian"]
+    rnd = plots.label_shapes_figure(x=5.2, k=2.0, shapes=("gaussian",), centre="rounded").labels["gaussian"]
+    pos = (np.arange(24) + 0.5) / 2 - 0.5
+    assert (cont * pos).sum() / cont.sum() == pytest.approx(5.2, abs=1e-3)
+    assert (rnd * pos).sum() / rnd.sum() == pytest.approx(5.25, abs=1e-3)
+
+
+def test_kl_vs_offset_figure_minima():
+    offsets = np.linspace(-1, 1, 41)
+    fig = plots.kl_vs_offset_figure(x=20.3, offsets=offsets, width=48, k=2)
+    best = {s: offsets[kl.argmin()] for s, (_, kl) in fig.kl.items()}
+    assert best["gaussian"] == pytest.approx(0.0) and best["laplace"] == pytest.approx(0.0)
+    assert best["none"] == pytest.approx(-0.05)  # the centre of the bin holding 20.3 is 20.25
+    assert best["equal"] > 0.1  # equal smoothing pulls toward the middle of the axis (23.5)
+    floors = {s: kl.min() for s, (_, kl) in fig.kl.items()}
+    assert floors["laplace"] < floors["gaussian"] < floors["none"] < floors["equal"]
+    assert len(fig.axes) == 2
+
+
+def test_heatmap_vs_simcc_figure_sizes():
+    fig = plots.heatmap_vs_simcc_figure(input_size=(48, 64), k=2, stride=4)
+    assert fig.sizes == {"heatmap": 12 * 16, "simcc": 96 + 128}
+    assert "192 heatmap values vs 224 SimCC values" in fig._suptitle.get_text()
+    assert fig.axes[0].images[0].get_array().shape == (16, 12)
+
+
+def test_history_and_predictions_figures():
+    fig = plots.history_figure({"a": [dict(epoch=0, train_loss=2.0), dict(epoch=1, train_loss=1.0)]})
+    assert list(fig.axes[0].lines[0].get_ydata()) == [2.0, 1.0]
+    imgs = np.zeros((2, 16, 16, 3), np.uint8)
+    kp = np.full((2, 17, 2), 8.0)
+    probs = np.full((2, 17, 32), 1 / 32)
+    fig = plots.predictions_figure(imgs, kp, kp, probs, probs, k=2)
+    assert len(fig.axes) == 4
+    assert fig.axes[2].lines[0].get_xdata()[0] == pytest.approx(-0.25)  # bin 0 at (0 + 0.5)/2 - 0.5
+
+
+def test_backend_is_not_needed():
+    # plots never switch or query the pyplot backend
+    backend = matplotlib.get_backend()
+    plots.refinement_figure()
+    assert matplotlib.get_backend() == backend
