@@ -2,14 +2,19 @@
 keypoints, ``decode`` turns network outputs back into input-pixel keypoints and scores.
 
 Conventions (docs/architecture.md): pixel centres at integer coordinates, so an input of width W spans
-[-0.5, W - 0.5). SimCC bin j sits at input x = (j + 0.5) / k - 0.5: the Nx = kW bins tile the input
-exactly, and a keypoint's bin position is mu = (x + 0.5) k - 0.5 (the official mu = x k written for pixel
-centres; identical for k = 1). Heatmap pixel j sits at input pixel j * s (MSRA). numpy in gives numpy out, torch in gives torch
-out (same device); any leading batch dims; no Python loop per person or keypoint.
+[-0.5, W - 0.5) and a horizontal flip maps x to W - 1 - x. SimCC bin j sits at input x = (j + 0.5)/k - 0.5,
+so Nx = kW bins tile the input exactly (for integer kW) and a keypoint's bin position is mu = (x + 0.5) k - 0.5 (the
+official mu = x k written for pixel centres; the same for k = 1). Heatmap pixel j sits at input pixel j s.
+
+numpy in gives float32 numpy out; torch in gives float32 torch out on the same device (CPU or CUDA).
+Any leading batch dims ``(..., K, ...)``; no Python loop over people or keypoints. Positions are computed
+in float64 (cheap: (..., K, 2)) so that rounding never moves a keypoint to the wrong bin; labels are
+float32.
 """
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
@@ -20,7 +25,7 @@ from . import smoothing as S
 
 
 class SimCCTargets(NamedTuple):
-    """SimCC training targets: x labels (N,K,Nx), y labels (N,K,Ny), keypoint weights (N,K)."""
+    """SimCC training targets: x labels (..., K, Nx), y labels (..., K, Ny), keypoint weights (..., K)."""
 
     x: object
     y: object
@@ -28,64 +33,146 @@ class SimCCTargets(NamedTuple):
 
 
 class HeatmapTargets(NamedTuple):
-    """Heatmap training targets: heatmaps (N,K,h,w) with peak 1, keypoint weights (N,K)."""
+    """Heatmap training targets: heatmaps (..., K, h, w) with peak 1, keypoint weights (..., K)."""
 
     heatmaps: object
     weights: object
 
 
-def _torch(a, dtype=torch.float32):
-    """(tensor, given_as_numpy)."""
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+def _torch(a, dtype=torch.float32, device=None):
+    """``(tensor, given_as_numpy)``; numpy arrays are wrapped without a copy where the dtype allows."""
     if isinstance(a, torch.Tensor):
-        return a.to(dtype), False
-    return torch.as_tensor(np.asarray(a), dtype=dtype), True
+        return a.detach().to(device=device or a.device, dtype=dtype), False
+    arr = np.asarray(a)
+    if not arr.flags.writeable:  # torch warns on sharing read-only memory (e.g. np.broadcast_to views)
+        arr = arr.copy()
+    return torch.as_tensor(arr, device=device).to(dtype), True
+
+
+def _keep(a):
+    """``(tensor, given_as_numpy)`` for flip_outputs: tensors pass through as they are (graph and dtype
+    kept), numpy becomes float32."""
+    if isinstance(a, torch.Tensor):
+        return a, False
+    return torch.tensor(np.asarray(a, dtype=np.float32)), True  # a copy: read-only arrays welcome
 
 
 def _back(t: torch.Tensor, as_numpy: bool):
     return t.detach().cpu().numpy() if as_numpy else t
 
 
-def _size(input_size) -> tuple[int, int]:
+def _real(value, name: str, low: float, allowed: str) -> float:
+    """``value`` as a float >= ``low``, else a ValueError naming ``name`` and the ``allowed`` range."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value < low:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+def _choice(value, name: str, allowed: tuple) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def _size(value, name: str = "input_size") -> tuple[int, int]:
+    """A (W, H) pair of positive integers."""
     try:
-        w, h = (int(v) for v in input_size)
+        w, h = value
+        ok = all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in (w, h))
     except (TypeError, ValueError):
-        raise ValueError(f"input_size must be a (W, H) pair of positive ints, got {input_size!r}") from None
-    if w <= 0 or h <= 0:
-        raise ValueError(f"input_size must be positive (W, H), got {input_size!r}")
-    return w, h
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a (W, H) pair of positive integers, got {value!r}")
+    return int(w), int(h)
+
+
+def _keypoints(keypoints, visible):
+    """Keypoints as float64 (M, 2), visibility (M,) on the same device, the leading shape (..., K), and
+    whether numpy came in. Checks the shapes."""
+    kp, as_np = _torch(keypoints, torch.float64)
+    if kp.ndim < 2 or kp.shape[-1] != 2:
+        raise ValueError(f"keypoints must have shape (..., K, 2), got {tuple(kp.shape)}")
+    lead = kp.shape[:-1]
+    if visible is None:
+        vis = torch.ones(lead, device=kp.device)
+    else:
+        vis = _torch(visible, torch.float32, kp.device)[0]
+        if vis.shape != lead:
+            raise ValueError(f"visible must have shape {tuple(lead)} (keypoints' leading dims), "
+                             f"got {tuple(vis.shape)}")
+    return kp.reshape(-1, 2), vis.reshape(-1), lead, as_np
+
+
+def _usable(kp: torch.Tensor, vis: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(M,) True where a keypoint is labelled (v > 0), finite and inside the input [-0.5, W - 0.5) x
+    [-0.5, H - 0.5). NaN compares False, so it fails the range test too."""
+    w, h = size
+    x, y = kp[:, 0], kp[:, 1]
+    return (vis > 0) & (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
 
 
 def _shift_last(t: torch.Tensor, d: float) -> torch.Tensor:
-    """``out[..., i] = t[..., i + d]`` along the last axis, linear interpolation for fractional d, edge
-    values replicated outside."""
+    """``out[..., i] = t[..., i + d]`` along the last axis: linear interpolation for fractional ``d``,
+    edge values repeated beyond the ends."""
+    if d == 0:
+        return t
     n = t.shape[-1]
-    pos = (torch.arange(n, device=t.device, dtype=torch.float32) + d).clamp(0, n - 1)
+    pos = (torch.arange(n, device=t.device, dtype=torch.float64) + d).clamp(0, n - 1)
     lo = pos.floor().long()
     hi = (lo + 1).clamp(max=n - 1)
-    frac = (pos - lo.float()).to(t.dtype)
+    frac = (pos - lo).to(t.dtype)
     return t[..., lo] * (1 - frac) + t[..., hi] * frac
 
 
-def _probs(t: torch.Tensor, from_logits: bool | None) -> torch.Tensor:
-    """Softmax over the last axis for logits; probabilities (all values in [0, 1]) pass through when
-    ``from_logits`` is None (auto)."""
-    if from_logits is None:
-        from_logits = bool(t.numel()) and not (float(t.min()) >= 0.0 and float(t.max()) <= 1.0)
-    return torch.softmax(t.float(), dim=-1) if from_logits else t.float()
+def _argmax_last(t: torch.Tensor):
+    """(max values, argmax indices) over the last axis. On CPU numpy's SIMD argmax is ~3x faster than
+    ``torch.max(dim)``; the tensor is shared, not copied."""
+    if t.device.type == "cpu" and t.numel():
+        a = t.numpy()
+        idx = a.argmax(-1)
+        return torch.from_numpy(np.take_along_axis(a, idx[..., None], -1)[..., 0]), torch.from_numpy(idx)
+    return t.max(-1) if t.numel() else (t.sum(-1), t.sum(-1).long())
 
 
+def _looks_like_logits(t: torch.Tensor) -> bool:
+    """Auto-detection for ``from_logits=None``: anything outside [0, 1] is a logit."""
+    if not t.numel():
+        return False
+    lo, hi = torch.aminmax(t)
+    return not (float(lo) >= 0.0 and float(hi) <= 1.0)
+
+
+def _max_prob(t: torch.Tensor, vmax: torch.Tensor) -> torch.Tensor:
+    """The largest softmax probability over the last axis from logits ``t`` and their max ``vmax``:
+    ``1 / sum(exp(t - max))``. Differences below -87 are clamped, as in smoothing.py, to keep exp fast;
+    each then adds at most 1.6e-38 to the sum."""
+    e = (t - vmax.to(t.device)[..., None]).clamp_(min=-87.0).exp_()
+    return 1.0 / e.sum(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# SimCC
+# --------------------------------------------------------------------------------------------------
 class SimCCCodec:
     """SimCC: one classification over Nx = round(k W) x-bins and one over Ny = round(k H) y-bins.
 
     Args:
         input_size: (W, H) of the network input, pixels.
-        k: splitting factor (bins per pixel), any real >= 1.
-        smoothing: "none" (one-hot), "equal" (1 - eps / eps/(N-1)), "gaussian" or "laplace".
-        sigma: Gaussian sigma or Laplace scale b, in bins; a scalar or (sigma_x, sigma_y).
+        k: splitting factor (bins per pixel), any real >= 1. Nx = round(k W) rounds half up.
+        smoothing: "none" (one-hot), "equal" (1 - eps at the nearest bin, eps/(N-1) elsewhere),
+            "gaussian" or "laplace".
+        sigma: Gaussian sigma or Laplace scale b, in bins, > 0; a scalar or (sigma_x, sigma_y).
         eps: equal smoothing, in [0, 1).
-        centre: "continuous" (official, mu = x k) or "rounded" (MMPose, nearest bin).
-        normalize: Gaussian/Laplace as normalised pdfs (sum ~1) rather than peak 1.
+        centre: "continuous" (official: the label is centred at the exact bin position mu) or "rounded"
+            (MMPose: centred at the nearest bin). One-hot and equal labels use the nearest bin either way.
+        normalize: Gaussian/Laplace as normalised pdfs (sum ~1; the official 1/(sigma sqrt(2 pi))) rather
+            than peak 1.
         score: keypoint confidence from the two axis maxima, "min" or "mean".
+
+    Attributes: ``kind = "simcc"``, ``input_size`` (W, H), ``simcc_size`` (Nx, Ny).
     """
 
     kind = "simcc"
@@ -93,89 +180,130 @@ class SimCCCodec:
     def __init__(self, input_size=(192, 256), k: float = 2.0, smoothing: str = "gaussian", sigma=(4.0, 4.0),
                  eps: float = 0.1, centre: str = "continuous", normalize: bool = True, score: str = "min"):
         self.input_size = _size(input_size)
-        if not (isinstance(k, (int, float)) and math.isfinite(k) and k >= 1):
-            raise ValueError(f"k must be a real number >= 1, got {k!r}")
-        if smoothing not in S.SHAPES:
-            raise ValueError(f"smoothing must be one of {list(S.SHAPES)}, got {smoothing!r}")
-        sig = (float(sigma), float(sigma)) if np.isscalar(sigma) else tuple(float(s) for s in sigma)
-        if len(sig) != 2 or not all(math.isfinite(s) and s > 0 for s in sig):
-            raise ValueError(f"sigma must be > 0 (a scalar or a (sigma_x, sigma_y) pair, in bins), got {sigma!r}")
-        if not 0 <= eps < 1:
+        self.k = _real(k, "k", 1.0, "a real number >= 1")
+        self.smoothing = _choice(smoothing, "smoothing", tuple(S.SHAPES))
+        try:
+            pair = (sigma, sigma) if isinstance(sigma, Real) else tuple(sigma)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2 or not all(isinstance(s, Real) and not isinstance(s, bool) and math.isfinite(s) and s > 0
+                                     for s in pair):
+            raise ValueError(f"sigma must be > 0 (bins), a scalar or a (sigma_x, sigma_y) pair; got {sigma!r}")
+        self.sigma = tuple(float(s) for s in pair)
+        self.eps = _real(eps, "eps", 0.0, "in [0, 1)")
+        if self.eps >= 1:
             raise ValueError(f"eps must be in [0, 1), got {eps!r}")
-        if centre not in ("continuous", "rounded"):
-            raise ValueError(f"centre must be 'continuous' or 'rounded', got {centre!r}")
-        if score not in ("min", "mean"):
-            raise ValueError(f"score must be 'min' or 'mean', got {score!r}")
-        self.k, self.smoothing, self.sigma, self.eps = float(k), smoothing, sig, float(eps)
-        self.centre, self.normalize, self.score = centre, bool(normalize), score
+        self.centre = _choice(centre, "centre", ("continuous", "rounded"))
+        self.normalize = bool(normalize)
+        self.score = _choice(score, "score", ("min", "mean"))
         w, h = self.input_size
-        self.simcc_size = (int(round(self.k * w)), int(round(self.k * h)))
+        # round half up (not Python's round-half-even), so k = 1.5 covers an odd width too
+        self.simcc_size = (int(math.floor(self.k * w + 0.5)), int(math.floor(self.k * h + 0.5)))
 
     def __repr__(self) -> str:
         return (f"SimCCCodec(input_size={self.input_size}, k={self.k:g}, smoothing={self.smoothing!r}, "
-                f"sigma={self.sigma}, eps={self.eps:g}, centre={self.centre!r}) -> (Nx, Ny)={self.simcc_size}")
+                f"sigma={self.sigma}, eps={self.eps:g}, centre={self.centre!r}, normalize={self.normalize}, "
+                f"score={self.score!r}) -> simcc_size={self.simcc_size}")
 
-    def _labels(self, mu: torch.Tensor, n: int, sigma: float) -> torch.Tensor:
-        bins = torch.arange(n, dtype=torch.float32, device=mu.device)
-        if self.smoothing == "none":
-            return S.one_hot(bins, mu)
-        if self.smoothing == "equal":
-            return S.equal(bins, mu, self.eps)
-        return S.SHAPES[self.smoothing](bins, mu, sigma, self.normalize)
+    def bin_positions(self, x):
+        """Input-pixel x (any shape, any kind) -> bin position mu = (x + 0.5) k - 0.5."""
+        return (x + 0.5) * self.k - 0.5
 
-    def encode(self, keypoints, visible) -> SimCCTargets:
-        """Targets for keypoints (..., K, 2) in input pixels with visibility (..., K).
+    def _labels(self, pos: torch.Tensor, ok: torch.Tensor) -> list[torch.Tensor]:
+        """Labels [x (M, Nx), y (M, Ny)] float32 for bin positions ``pos`` (M, 2) float64; rows where ``ok``
+        (M,) is False are all zero."""
+        bad = None if bool(ok.all()) else ~ok
+        out = []
+        for a, (n, sigma) in enumerate(zip(self.simcc_size, self.sigma)):  # the two axes
+            bins = torch.arange(n, dtype=torch.float32, device=pos.device)
+            i0 = torch.floor(pos[:, a] + 0.5).clamp_(0, n - 1)  # nearest bin (round half up), exact in float64
+            if self.smoothing == "none":
+                labels = S.one_hot(bins, i0.float())
+            elif self.smoothing == "equal":
+                labels = S.equal(bins, i0.float(), self.eps)
+            else:
+                # offsets j - mu as (j - i0) - (mu - i0): integers minus a fraction, exact to ~1e-7 bins near the
+                # peak in float32 (j - mu directly would round mu by up to 3e-5 bins at N ~ 500); then the
+                # label is made in place, so the offsets array is the only one allocated
+                offsets = bins - i0.float()[:, None]
+                frac = pos[:, a] - i0 if self.centre == "continuous" else torch.zeros_like(i0)
+                if self.centre == "continuous":
+                    offsets.sub_(frac.float()[:, None])
+                if self.smoothing == "gaussian":
+                    labels = S.gaussian_(offsets, sigma, self.normalize)
+                else:
+                    labels = S.laplace_(offsets, sigma, frac, self.normalize)
+            if bad is not None:
+                labels[bad] = 0.0
+            out.append(labels)
+        return out
 
-        Invisible (v <= 0), non-finite or outside-the-input keypoints get weight 0 and all-zero labels.
-        Returns float32 x (..., K, Nx), y (..., K, Ny), weights (..., K).
+    def encode(self, keypoints, visible=None) -> SimCCTargets:
+        """Targets for keypoints (..., K, 2) in input pixels with visibility (..., K) (None: all labelled).
+
+        Invisible (v <= 0), non-finite and outside-the-input keypoints get weight 0 and all-zero labels.
+        Returns float32 x (..., K, Nx), y (..., K, Ny), weights (..., K) in {0, 1}.
         """
-        kp, as_np = _torch(keypoints)
-        vis, _ = _torch(visible)
-        kp, vis = kp.to(vis.device) if vis.device != kp.device else kp, vis.to(kp.device)
-        nx, ny = self.simcc_size
-        pos = (kp + 0.5) * self.k - 0.5  # bin positions, (..., K, 2)
-        ok = torch.isfinite(pos).all(-1) & (vis > 0)
-        w_in, h_in = self.input_size
-        ok &= (kp[..., 0] >= -0.5) & (kp[..., 0] < w_in - 0.5) & (kp[..., 1] >= -0.5) & (kp[..., 1] < h_in - 0.5)
-        pos = torch.where(ok[..., None], pos, torch.zeros_like(pos))  # no NaN reaches exp()
-        if self.centre == "rounded":
-            pos = torch.floor(pos + 0.5)
-        w = ok.float()
-        x = self._labels(pos[..., 0], nx, self.sigma[0]) * w[..., None]
-        y = self._labels(pos[..., 1], ny, self.sigma[1]) * w[..., None]
-        return SimCCTargets(_back(x, as_np), _back(y, as_np), _back(w, as_np))
+        kp, vis, lead, as_np = _keypoints(keypoints, visible)
+        ok = _usable(kp, vis, self.input_size)
+        pos = torch.where(ok[:, None], self.bin_positions(kp), torch.zeros_like(kp))  # no NaN reaches exp
+        x, y = self._labels(pos, ok)
+        x, y = x.reshape(*lead, x.shape[-1]), y.reshape(*lead, y.shape[-1])
+        return SimCCTargets(_back(x, as_np), _back(y, as_np), _back(ok.float().reshape(lead), as_np))
 
     def decode(self, x, y, from_logits: bool | None = None):
-        """Keypoints (..., K, 2) in input pixels and scores (..., K) from x (..., K, Nx), y (..., K, Ny).
+        """Keypoints (..., K, 2) in input pixels and scores (..., K) from x (..., K, Nx) and y (..., K, Ny).
 
-        The location is the argmax bin's position, (j + 0.5) / k - 0.5 (the same for logits and
-        probabilities). Scores are the min or mean
-        of the two axis maxima of the probabilities: logits go through softmax (``from_logits=None``
-        decides by the values: all in [0, 1] counts as probabilities).
+        The location is the argmax bin's position, (j + 0.5) / k - 0.5; argmax is the same for logits and
+        probabilities. Scores are the min or mean (``score``) of the two axes' largest probabilities, so
+        logits go through softmax first. ``from_logits``: True for network outputs, False for
+        probabilities (e.g. targets), None to decide by the values (all in [0, 1]: probabilities), which
+        costs one extra pass and misreads logits that happen to lie in [0, 1]: pass it when known.
         """
         xt, as_np = _torch(x)
-        yt, _ = _torch(y)
-        px, py = _probs(xt, from_logits), _probs(yt.to(xt.device), from_logits)
-        sx, ix = px.max(-1)
-        sy, iy = py.max(-1)
-        kpts = (torch.stack([ix.float(), iy.float()], -1) + 0.5) / self.k - 0.5
-        scores = torch.minimum(sx, sy) if self.score == "min" else (sx + sy) / 2
-        return _back(kpts, as_np), _back(scores, as_np)
+        yt, _ = _torch(y, device=xt.device)
+        nx, ny = self.simcc_size
+        if xt.shape[-1] != nx or yt.shape[-1] != ny or xt.shape[:-1] != yt.shape[:-1]:
+            raise ValueError(f"x, y must be (..., K, {nx}) and (..., K, {ny}); "
+                             f"got {tuple(xt.shape)}, {tuple(yt.shape)}")
+        (vx, ix), (vy, iy) = _argmax_last(xt), _argmax_last(yt)
+        if from_logits is None:
+            from_logits = _looks_like_logits(xt) or _looks_like_logits(yt)
+        if from_logits:
+            vx, vy = _max_prob(xt, vx), _max_prob(yt, vy)
+        kpts = ((torch.stack([ix, iy], -1).double() + 0.5) / self.k - 0.5).float().to(xt.device)
+        scores = torch.minimum(vx, vy) if self.score == "min" else 0.5 * (vx + vy)
+        return _back(kpts, as_np), _back(scores.to(xt.device), as_np)
 
     def flip_outputs(self, outputs, flip_index, shift: bool = True) -> tuple:
-        """Map outputs (x, y) of the horizontally flipped image back to the unflipped frame.
+        """Map outputs ``(x (..., K, Nx), y (..., K, Ny))`` of the horizontally flipped image back to the
+        unflipped frame: reverse x and swap left/right keypoints,
+        ``flipped[..., j, :] = out[..., flip_index[j], :]``. Tensors keep their graph and dtype.
 
-        A flip maps input x to W - 1 - x, i.e. bin position mu to Nx - 1 - mu because the bins tile the
-        input: reversing the x vector is exact, as in the official code. ``shift`` is accepted for a common
-        interface with :class:`HeatmapCodec` and has nothing to do here. Left/right keypoints swap via
-        ``flip_index`` (K,).
+        A flip maps input x to W - 1 - x, i.e. bin position mu to kW - 1 - mu. When Nx = kW (any integer kW,
+        e.g. every even W at k = 1.5) reversal alone is exact, which is the official plain reversal. When kW
+        is fractional, ``shift=True`` also moves x by kW - Nx bins (|.| < 1/2, linear interpolation);
+        ``shift=False`` gives the plain reversal.
         """
         x, y = outputs
-        xt, as_np = _torch(x)
-        yt, _ = _torch(y)
+        (xt, as_np), (yt, _) = _keep(x), _keep(y)
         idx = torch.as_tensor(np.asarray(flip_index), dtype=torch.long, device=xt.device)
         xt = xt.flip(-1)
+        delta = self.k * self.input_size[0] - self.simcc_size[0]
+        if shift and abs(delta) > 1e-9:
+            xt = _shift_last(xt, -delta)
         return _back(xt[..., idx, :], as_np), _back(yt[..., idx, :], as_np)
+
+
+# --------------------------------------------------------------------------------------------------
+# heatmaps
+# --------------------------------------------------------------------------------------------------
+def default_blur_kernel(heatmap_size) -> int:
+    """DARK's blur kernel for a heatmap (w, h): 11 at 48x64 (256x192 input, stride 4), scaled with the
+    heatmap's linear size to the nearest odd integer >= 3 (17 at 72x96, as DARK uses at 384x288)."""
+    w, h = heatmap_size
+    size = 11 * math.sqrt(w * h / (48 * 64))
+    return max(3, 2 * int(math.floor((size - 1) / 2 + 0.5)) + 1)
 
 
 class HeatmapCodec:
@@ -183,115 +311,135 @@ class HeatmapCodec:
 
     Args:
         input_size: (W, H) of the network input, pixels.
-        stride: input pixels per heatmap pixel (W and H must be divisible by it), or
-        heatmap_size: (w, h) instead of stride.
-        sigma: Gaussian sigma in heatmap pixels.
-        encoding: "biased" (centre int(x/s + 0.5), MSRA) or "unbiased" (continuous centre, DARK).
-        refinement: decoding after argmax: "none", "quarter" (0.25 px toward the higher neighbour) or
-            "dark" (blur, log, one Newton step on the 2-D Taylor expansion).
-        blur_kernel: DARK's Gaussian blur kernel size (odd), heatmap pixels.
+        stride: input pixels per heatmap pixel, a positive integer dividing W and H (default 4), or
+        heatmap_size: (w, h) instead (W / w = H / h must be an integer); if both are given they must agree.
+        sigma: Gaussian sigma in heatmap pixels, > 0.
+        encoding: "biased" (centre round(x / s), MSRA's int(x/s + 0.5)) or "unbiased" (centre x / s, DARK).
+        refinement: decoding after argmax: "none", "quarter" (0.25 heatmap px toward the higher neighbour)
+            or "dark" (blur, log, one Newton step on the 2-D Taylor expansion).
+        blur_kernel: DARK's blur kernel (odd, heatmap px); None: :func:`default_blur_kernel`. The blur sigma
+            follows the kernel as in OpenCV (DARK calls ``cv2.GaussianBlur(hm, (k, k), 0)``):
+            0.3 ((k - 1)/2 - 1) + 0.8, i.e. 2.0 for k = 11.
+
+    Attributes: ``kind = "heatmap"``, ``input_size`` (W, H), ``heatmap_size`` (w, h), ``stride``.
     """
 
     kind = "heatmap"
 
-    def __init__(self, input_size=(192, 256), stride: int | None = 4, heatmap_size=None, sigma: float = 2.0,
-                 encoding: str = "biased", refinement: str = "none", blur_kernel: int = 11):
+    def __init__(self, input_size=(192, 256), stride: int | None = None, heatmap_size=None, sigma: float = 2.0,
+                 encoding: str = "biased", refinement: str = "none", blur_kernel: int | None = None):
         self.input_size = _size(input_size)
         w_in, h_in = self.input_size
-        if heatmap_size is not None:
-            hw, hh = _size(heatmap_size)
-            if w_in % hw or h_in % hh or w_in // hw != h_in // hh:
-                raise ValueError(f"heatmap_size {heatmap_size} must divide input_size {self.input_size} by one stride")
-            stride = w_in // hw
-        if stride is None or int(stride) != stride or stride < 1:
+        if stride is not None and (isinstance(stride, bool) or not isinstance(stride, Integral) or stride < 1):
             raise ValueError(f"stride must be a positive integer, got {stride!r}")
-        stride = int(stride)
+        if heatmap_size is not None:
+            hw, hh = _size(heatmap_size, "heatmap_size")
+            if w_in % hw or h_in % hh or w_in // hw != h_in // hh:
+                raise ValueError(f"heatmap_size {heatmap_size} must be input_size {self.input_size} divided by one "
+                                 f"integer stride")
+            if stride is not None and stride != w_in // hw:
+                raise ValueError(f"stride {stride} disagrees with heatmap_size {heatmap_size} (stride {w_in // hw})")
+            stride = w_in // hw
+        stride = 4 if stride is None else int(stride)
         if w_in % stride or h_in % stride:
             raise ValueError(f"stride {stride} must divide input_size {self.input_size}")
-        if not (math.isfinite(sigma) and sigma > 0):
+        self.stride = stride
+        self.sigma = _real(sigma, "sigma", 0.0, "> 0 (heatmap pixels)")
+        if self.sigma <= 0:
             raise ValueError(f"sigma must be > 0 (heatmap pixels), got {sigma!r}")
-        if encoding not in ("biased", "unbiased"):
-            raise ValueError(f"encoding must be 'biased' or 'unbiased', got {encoding!r}")
-        if refinement not in ("none", "quarter", "dark"):
-            raise ValueError(f"refinement must be 'none', 'quarter' or 'dark', got {refinement!r}")
-        if blur_kernel < 1 or blur_kernel % 2 == 0:
-            raise ValueError(f"blur_kernel must be a positive odd int, got {blur_kernel!r}")
-        self.stride, self.sigma, self.encoding, self.refinement = stride, float(sigma), encoding, refinement
-        self.blur_kernel = int(blur_kernel)
+        self.encoding = _choice(encoding, "encoding", ("biased", "unbiased"))
+        self.refinement = _choice(refinement, "refinement", ("none", "quarter", "dark"))
         self.heatmap_size = (w_in // stride, h_in // stride)
+        if blur_kernel is None:
+            blur_kernel = default_blur_kernel(self.heatmap_size)
+        if (isinstance(blur_kernel, bool) or not isinstance(blur_kernel, Integral) or blur_kernel < 1
+                or blur_kernel % 2 == 0):
+            raise ValueError(f"blur_kernel must be a positive odd integer, got {blur_kernel!r}")
+        self.blur_kernel = int(blur_kernel)
 
     def __repr__(self) -> str:
         return (f"HeatmapCodec(input_size={self.input_size}, stride={self.stride}, sigma={self.sigma:g}, "
-                f"encoding={self.encoding!r}, refinement={self.refinement!r}) -> (w, h)={self.heatmap_size}")
+                f"encoding={self.encoding!r}, refinement={self.refinement!r}, blur_kernel={self.blur_kernel}) "
+                f"-> heatmap_size={self.heatmap_size}")
 
-    def encode(self, keypoints, visible) -> HeatmapTargets:
-        """Heatmaps (..., K, h, w) (float32, peak 1) and weights (..., K) for keypoints (..., K, 2) in input
-        pixels. Invisible, non-finite and outside keypoints get weight 0 and an all-zero map."""
-        kp, as_np = _torch(keypoints)
-        vis, _ = _torch(visible)
-        vis = vis.to(kp.device)
-        w, h = self.heatmap_size
-        mu = kp / self.stride  # heatmap pixels
-        ok = torch.isfinite(mu).all(-1) & (vis > 0)
-        ok &= (mu[..., 0] >= -0.5) & (mu[..., 0] < w - 0.5) & (mu[..., 1] >= -0.5) & (mu[..., 1] < h - 0.5)
-        mu = torch.where(ok[..., None], mu, torch.zeros_like(mu))
+    def encode(self, keypoints, visible=None) -> HeatmapTargets:
+        """Heatmaps (..., K, h, w) (float32, peak 1 at the centre) and weights (..., K) for keypoints
+        (..., K, 2) in input pixels. Invisible, non-finite and outside keypoints get weight 0 and an all-zero
+        map; a keypoint inside the input keeps weight 1 even where its biased centre is off the grid."""
+        kp, vis, lead, as_np = _keypoints(keypoints, visible)
+        ok = _usable(kp, vis, self.input_size)
+        mu = torch.where(ok[:, None], kp / self.stride, torch.zeros_like(kp))  # heatmap pixels
         if self.encoding == "biased":
             mu = torch.floor(mu + 0.5)
-        # separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) * exp(-dy^2 / 2s^2)
-        gx = S.gaussian(torch.arange(w, dtype=torch.float32, device=kp.device), mu[..., 0], self.sigma, False)
-        gy = S.gaussian(torch.arange(h, dtype=torch.float32, device=kp.device), mu[..., 1], self.sigma, False)
-        wts = ok.float()
-        hm = gy[..., :, None] * gx[..., None, :] * wts[..., None, None]
-        return HeatmapTargets(_back(hm, as_np), _back(wts, as_np))
+        w, h = self.heatmap_size
+        # separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) exp(-dy^2 / 2s^2); the 1-D factors are
+        # flushed below sqrt(2e-38) so that their product never lands in float32's slow subnormal range
+        floor = math.sqrt(S.ZERO_BELOW)
+        gx, gy = (F.threshold_(S.gaussian(torch.arange(n, device=kp.device), mu[:, a].float(), self.sigma, False),
+                               floor, 0.0) for a, n in enumerate((w, h)))
+        gx.mul_(ok[:, None])
+        hm = (gy[:, :, None] * gx[:, None, :]).reshape(*lead, h, w)
+        return HeatmapTargets(_back(hm, as_np), _back(ok.float().reshape(lead), as_np))
 
     def decode(self, heatmaps):
-        """Keypoints (..., K, 2) in input pixels and scores (..., K) (the map maxima) from (..., K, h, w)."""
+        """Keypoints (..., K, 2) in input pixels and scores (..., K) (each map's maximum) from heatmaps
+        (..., K, h, w): argmax, then the ``refinement``, then times the stride."""
         hm, as_np = _torch(heatmaps)
-        lead, (h, w) = hm.shape[:-2], hm.shape[-2:]
-        flat = hm.reshape(-1, h, w)
-        scores, idx = flat.reshape(flat.shape[0], -1).max(-1)
-        ix, iy = (idx % w).float(), torch.div(idx, w, rounding_mode="floor").float()
+        w, h = self.heatmap_size
+        if hm.ndim < 3 or tuple(hm.shape[-2:]) != (h, w):
+            raise ValueError(f"heatmaps must be (..., K, {h}, {w}), got {tuple(hm.shape)}")
+        lead = hm.shape[:-2]
+        maps = hm.reshape(-1, h, w)
+        scores, idx = _argmax_last(maps.reshape(maps.shape[0], -1))
+        idx = idx.to(hm.device)
+        ix, iy = (idx % w).double(), torch.div(idx, w, rounding_mode="floor").double()
         if self.refinement == "quarter":
-            ix, iy = self._quarter(flat, ix, iy)
+            ix, iy = self._quarter(maps, ix, iy)
         elif self.refinement == "dark":
-            ix, iy = self._dark(flat, ix, iy)
-        kpts = torch.stack([ix, iy], -1) * self.stride
-        return _back(kpts.reshape(*lead, 2), as_np), _back(scores.reshape(lead), as_np)
+            ix, iy = self._dark(maps, ix, iy)
+        kpts = (torch.stack([ix, iy], -1) * self.stride).float()
+        return _back(kpts.reshape(*lead, 2), as_np), _back(scores.to(hm.device).reshape(lead), as_np)
 
     @staticmethod
-    def _at(maps: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """maps[n, y[n], x[n]] with indices clamped into the map."""
+    def _at(maps: torch.Tensor, iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
+        """``maps[m, iy[m], ix[m]]`` for every map m, indices clamped into the map."""
         h, w = maps.shape[-2:]
-        n = torch.arange(maps.shape[0], device=maps.device)
-        return maps[n, y.long().clamp(0, h - 1), x.long().clamp(0, w - 1)]
+        m = torch.arange(maps.shape[0], device=maps.device)
+        return maps[m, iy.long().clamp(0, h - 1), ix.long().clamp(0, w - 1)]
 
     def _quarter(self, maps, ix, iy):
-        """MSRA's quarter offset: 0.25 px toward the higher neighbour, where both neighbours exist."""
+        """MSRA's quarter offset: 0.25 px toward the higher neighbour, on each axis where both exist."""
         h, w = maps.shape[-2:]
-        dx = self._at(maps, iy, ix + 1) - self._at(maps, iy, ix - 1)
-        dy = self._at(maps, iy + 1, ix) - self._at(maps, iy - 1, ix)
+        dx = (self._at(maps, iy, ix + 1) - self._at(maps, iy, ix - 1)).double()
+        dy = (self._at(maps, iy + 1, ix) - self._at(maps, iy - 1, ix)).double()
         ix = ix + torch.where((ix > 0) & (ix < w - 1), 0.25 * torch.sign(dx), torch.zeros_like(dx))
         iy = iy + torch.where((iy > 0) & (iy < h - 1), 0.25 * torch.sign(dy), torch.zeros_like(dy))
         return ix, iy
 
-    def _dark(self, maps, ix, iy):
-        """DARK: Gaussian blur (max preserved), log, one Newton step x - H^-1 g from the argmax."""
+    def _blur(self, maps: torch.Tensor) -> torch.Tensor:
+        """DARK's blur of every map: separable Gaussian, zero border (DARK pads with zeros before
+        ``cv2.GaussianBlur``), rescaled so each map keeps its maximum. (M, h, w) -> (M, h, w)."""
         k = self.blur_kernel
+        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
         t = torch.arange(k, dtype=torch.float32, device=maps.device) - k // 2
-        g1 = torch.exp(-t**2 / (2 * self.sigma**2))
-        g1 = g1 / g1.sum()
+        g = torch.exp(-t**2 / (2 * sigma**2))
+        g = g / g.sum()
         m = maps.float()[:, None]
-        peak = m.amax(dim=(-2, -1), keepdim=True)
-        pad = k // 2
-        b = F.conv2d(F.pad(m, (pad, pad, 0, 0), mode="replicate"), g1.view(1, 1, 1, k))
-        b = F.conv2d(F.pad(b, (0, 0, pad, pad), mode="replicate"), g1.view(1, 1, k, 1))
-        b = b * peak / b.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
-        L = torch.log(b.clamp_min(1e-10))[:, 0]
-        L = F.pad(L[:, None], (2, 2, 2, 2), mode="replicate")[:, 0]  # finite differences at the border
-        x, y = ix + 2, iy + 2
+        b = F.conv2d(m, g.view(1, 1, 1, k), padding=(0, k // 2))
+        b = F.conv2d(b, g.view(1, 1, k, 1), padding=(k // 2, 0))[:, 0]
+        peak = maps.float().amax(dim=(-2, -1), keepdim=True)
+        return b * peak / b.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+
+    def _dark(self, maps, ix, iy):
+        """DARK: blur, log, one Newton step ``-H^-1 g`` from the argmax, with the gradient and Hessian of the
+        log map from central differences (step 1 for g and the mixed term, step 2 for the diagonal, as DARK).
+        Applied, as in DARK, where the argmax is at least 2 px from the border, and only where the Hessian is
+        negative definite (a maximum; DARK checks det != 0 alone)."""
+        h, w = maps.shape[-2:]
+        logm = torch.log(self._blur(maps).clamp_min(1e-10)).double()
 
         def at(dy, dx):
-            return self._at(L, y + dy, x + dx)
+            return self._at(logm, iy + dy, ix + dx)
 
         c = at(0, 0)
         gx, gy = 0.5 * (at(0, 1) - at(0, -1)), 0.5 * (at(1, 0) - at(-1, 0))
@@ -299,19 +447,23 @@ class HeatmapCodec:
         hyy = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
         hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
         det = hxx * hyy - hxy**2
-        good = (det.abs() > 1e-12) & (hxx < 0) & (hyy < 0)  # a maximum: step only where the Hessian says so
+        good = (ix >= 2) & (ix <= w - 3) & (iy >= 2) & (iy <= h - 3) & (det > 0) & (hxx < 0)
         safe = torch.where(good, det, torch.ones_like(det))
         ox = -(hyy * gx - hxy * gy) / safe
         oy = -(hxx * gy - hxy * gx) / safe
-        # a Newton step beyond one pixel means the quadratic model does not hold there
-        good &= (ox.abs() <= 1) & (oy.abs() <= 1)
-        return ix + torch.where(good, ox, 0 * ox), iy + torch.where(good, oy, 0 * oy)
+        zero = torch.zeros_like(ox)
+        return ix + torch.where(good, ox, zero), iy + torch.where(good, oy, zero)
 
     def flip_outputs(self, outputs, flip_index, shift: bool = True) -> tuple:
-        """Map heatmaps of the flipped image back: flip the width axis, swap left/right (``flip_index``), and
-        with ``shift`` move by 1 - 1/s heatmap px (the flip maps input x to W - 1 - x)."""
+        """Map ``(heatmaps (..., K, h, w),)`` of the horizontally flipped image back to the unflipped frame:
+        reverse the width axis and swap left/right keypoints via ``flip_index``.
+
+        A flip maps input x to W - 1 - x, i.e. heatmap u = x/s to (w - 1) - u + (1 - 1/s), so after reversal
+        the maps sit 1 - 1/s heatmap px too far left: ``shift=True`` moves them right by that much (linear
+        interpolation; exact placement for s = 1, where it is 0). ``shift=False`` is the plain reversal.
+        """
         (hm,) = outputs
-        ht, as_np = _torch(hm)
+        ht, as_np = _keep(hm)
         idx = torch.as_tensor(np.asarray(flip_index), dtype=torch.long, device=ht.device)
         ht = ht.flip(-1)
         if shift and self.stride != 1:
@@ -320,7 +472,8 @@ class HeatmapCodec:
 
 
 def build_codec(kind: str, input_size, **kwargs):
-    """A codec by kind: ``"simcc"`` -> :class:`SimCCCodec`, ``"heatmap"`` -> :class:`HeatmapCodec`."""
+    """A codec by kind: ``"simcc"`` -> :class:`SimCCCodec`, ``"heatmap"`` -> :class:`HeatmapCodec`;
+    ``kwargs`` go to its constructor."""
     if kind == "simcc":
         return SimCCCodec(input_size, **kwargs)
     if kind == "heatmap":

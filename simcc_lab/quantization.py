@@ -22,75 +22,123 @@ def simcc_theory(k: float) -> dict[str, float]:
     return {"mean": 1 / (4 * k), "rms": 1 / (k * math.sqrt(12)), "max": 1 / (2 * k), "bias": 0.0}
 
 
-def heatmap_theory(stride: int) -> dict[str, float]:
-    """Per-axis argmax error of a heatmap at stride s: uniform on [-s/2, s/2] (input px)."""
-    return {"mean": stride / 4, "rms": stride / math.sqrt(12), "max": stride / 2, "bias": 0.0}
+def heatmap_theory(stride: int, refinement: str = "none") -> dict[str, float]:
+    """Per-axis error of a noise-free heatmap at stride s (input px).
 
-
-def round_trip(codec, n: int = 100_000, seed: int = 0, margin: float = 0.0) -> dict[str, float]:
-    """Encode then decode ``n`` uniformly random sub-pixel keypoints; per-axis error statistics.
-
-    Keypoints are drawn over the input [-0.5 + margin, W - 0.5 - margin) (and likewise y), in chunks
-    of (rows, 10) to bound memory. ``margin`` keeps heatmap Gaussians away from the border, where DARK's
-    blur is truncated. Returns mean |e|, RMS, max |e| and mean signed error (the bias), in input pixels.
+    "none" (argmax): uniform on [-s/2, s/2]: mean s/4, RMS s/sqrt(12), max s/2. "quarter" on an unbiased
+    map (a continuous centre, so the higher neighbour is on the keypoint's side): the offset from the grid
+    point, |d| uniform on [0, s/2], becomes |d| - s/4, uniform on [-s/4, s/4]: mean s/8, RMS s/sqrt(48),
+    max s/4. (On a biased map both neighbours are equal and "quarter" is the argmax.)
     """
-    rng = np.random.default_rng(seed)
-    w, h = codec.input_size
-    errs = []
-    # bound the label memory (chunk x label size floats) to about 64 MB
-    label = sum(codec.simcc_size) if codec.kind == "simcc" else codec.heatmap_size[0] * codec.heatmap_size[1]
-    chunk = max(64, min(20_000, 16_000_000 // label))
-    for start in range(0, n, chunk):
-        m = min(chunk, n - start)
-        pts = np.stack([rng.uniform(-0.5 + margin, w - 0.5 - margin, m),
-                        rng.uniform(-0.5 + margin, h - 0.5 - margin, m)], -1).astype(np.float32)
-        pts = pts.reshape(-1, 1, 2)
-        targets = codec.encode(pts, np.ones(pts.shape[:2], np.float32))
-        decoded, _ = codec.decode(*tuple(targets)[:-1])
-        errs.append((decoded - pts).reshape(-1))
-    e = np.concatenate(errs).astype(np.float64)
+    if refinement == "none":
+        return {"mean": stride / 4, "rms": stride / math.sqrt(12), "max": stride / 2, "bias": 0.0}
+    if refinement == "quarter":
+        return {"mean": stride / 8, "rms": stride / math.sqrt(48), "max": stride / 4, "bias": 0.0}
+    raise ValueError(f"refinement must be 'none' or 'quarter' (DARK has no closed form), got {refinement!r}")
+
+
+def _stats(e: np.ndarray) -> dict[str, float]:
+    """mean |e|, RMS, max |e| and mean signed error (``bias``) of errors ``e`` (any shape), float64."""
     return {"mean": float(np.abs(e).mean()), "rms": float(np.sqrt((e**2).mean())), "max": float(np.abs(e).max()),
             "bias": float(e.mean())}
 
 
-def run_study(out_dir: str | Path | None = None, n: int = 20_000, seed: int = 0, input_size=(64, 64),
-              heatmap_input_size=(128, 128)):
-    """Theory beside measurement for SimCC over k and heatmaps over stride (argmax, quarter, DARK).
+def round_trip(codec, n: int = 100_000, seed: int = 0, margin: float = 0.0) -> dict[str, float]:
+    """Encode then decode ``n`` uniformly random sub-pixel keypoints; error statistics in input pixels.
 
-    SimCC runs at ``input_size``; heatmaps at the larger ``heatmap_input_size`` so that even stride 8
-    leaves room for the border margin DARK needs (6 heatmap px: its blur kernel's half-width).
+    Keypoints are drawn uniformly over [-0.5 + margin, W - 0.5 - margin) x [-0.5 + margin, H - 0.5 - margin)
+    (the input, in the integer-pixel-centre convention), in chunks that bound the label memory to ~64 MB.
+    ``margin`` keeps heatmap Gaussians away from the border, where DARK's blur is truncated.
+
+    Returns per-axis errors pooled over x and y (``mean`` |e|, ``rms``, ``max`` |e|, ``bias`` = mean signed
+    error) and the same per axis with suffixes ``_x`` and ``_y``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    w, h = codec.input_size
+    if not 0 <= margin < min(w, h) / 2:
+        raise ValueError(f"margin must be in [0, {min(w, h) / 2}) for input {codec.input_size}, got {margin}")
+    rng = np.random.default_rng(seed)
+    label = sum(codec.simcc_size) if codec.kind == "simcc" else codec.heatmap_size[0] * codec.heatmap_size[1]
+    chunk = max(64, min(50_000, 16_000_000 // label))
+    errs = []
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        pts = np.stack([rng.uniform(-0.5 + margin, w - 0.5 - margin, m),
+                        rng.uniform(-0.5 + margin, h - 0.5 - margin, m)], -1)[:, None]  # (m, 1, 2) float64
+        targets = codec.encode(pts, np.ones(pts.shape[:2], np.float32))
+        decoded, _ = codec.decode(*tuple(targets)[:-1])
+        errs.append((decoded.astype(np.float64) - pts)[:, 0])
+    e = np.concatenate(errs)  # (n, 2)
+    out = _stats(e)
+    for a, axis in enumerate("xy"):
+        out.update({f"{key}_{axis}": v for key, v in _stats(e[:, a]).items()})
+    return out
+
+
+STUDY_HEATMAP = (("argmax", "none", "biased"), ("quarter", "quarter", "biased"), ("argmax", "none", "unbiased"),
+                 ("quarter", "quarter", "unbiased"), ("DARK", "dark", "unbiased"))
+
+
+def run_study(out_dir: str | Path | None = None, n: int = 20_000, seed: int = 0, input_size=(64, 64),
+              heatmap_grid: int = 32):
+    """Theory beside measurement: SimCC argmax over k in STUDY_KS, heatmaps over STUDY_STRIDES with
+    argmax, quarter offset (biased and unbiased encoding) and DARK (unbiased).
+
+    SimCC round trips use ``n`` keypoints at ``input_size``. Heatmap round trips use ``n // 4`` keypoints (2-D
+    maps cost more) on a ``heatmap_grid`` square map at every stride (input heatmap_grid * s), so that DARK
+    has room at stride 8 and stays cheap at stride 1; quantisation in input pixels does not depend on the
+    input size. At each stride all heatmap decoders see the same keypoints, kept
+    ``(blur_kernel // 2 + 4) * s`` px from the border: DARK's Taylor step reads 2 px around the argmax,
+    its zero-padded blur bends the map within kernel // 2 px of the edge, and the argmax can sit 1 px
+    beyond the keypoint.
     Returns (rows, Figure); with ``out_dir`` also writes quantization.md, quantization.csv and
     quantization.png there, each whole.
     """
     rows = []
     for k in STUDY_KS:
+        th = simcc_theory(k)
         meas = round_trip(SimCCCodec(input_size, k=k, smoothing="gaussian", sigma=2.0), n, seed)
-        rows.append(dict(decoder="SimCC argmax", setting=f"k={k:g}", theory_mean=simcc_theory(k)["mean"], **meas))
+        rows.append(dict(decoder="SimCC argmax", setting=f"k={k:g}", theory_mean=th["mean"], theory_rms=th["rms"],
+                         theory_max=th["max"], **meas))
     for s in STUDY_STRIDES:
-        margin = 6 * s  # DARK's blur needs the Gaussian inside the map
-        for ref, enc in (("none", "biased"), ("quarter", "biased"), ("quarter", "unbiased"), ("dark", "unbiased")):
-            codec = HeatmapCodec(heatmap_input_size, stride=s, sigma=2.0, encoding=enc, refinement=ref)
-            meas = round_trip(codec, max(1, n // 4), seed, margin=margin)  # 2-D maps: fewer samples suffice
-            theory = heatmap_theory(s)["mean"] if ref == "none" else float("nan")
-            name = {"none": "heatmap argmax", "quarter": "heatmap + quarter", "dark": "heatmap + DARK"}[ref]
-            rows.append(dict(decoder=f"{name} ({enc})", setting=f"stride={s}", theory_mean=theory, **meas))
+        size = (heatmap_grid * s, heatmap_grid * s)
+        margin = (HeatmapCodec(size, stride=s).blur_kernel // 2 + 4) * s
+        for name, ref, enc in STUDY_HEATMAP:
+            codec = HeatmapCodec(size, stride=s, sigma=2.0, encoding=enc, refinement=ref)
+            meas = round_trip(codec, max(1, n // 4), seed, margin=margin)
+            # argmax theory holds for either encoding: a sampled Gaussian peaks at the grid point nearest its
+            # centre, so unbiased encoding alone changes nothing until a refinement reads the neighbours
+            th = heatmap_theory(s, "quarter" if ref == "quarter" and enc == "unbiased" else "none")
+            if ref == "dark":
+                th = dict.fromkeys(th, float("nan"))
+            rows.append(dict(decoder=f"heatmap {name} ({enc})", setting=f"stride={s}", theory_mean=th["mean"],
+                             theory_rms=th["rms"], theory_max=th["max"], **meas))
     fig = study_figure(rows)
     if out_dir is not None:
         out = Path(out_dir)
         io.write_text(out / "quantization.md", study_markdown(rows))
         keys = list(rows[0])
         io.write_text(out / "quantization.csv",
-                      "\n".join([",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in rows]) + "\n")
+                      "\n".join([",".join(keys)] + [",".join(_csv(r[k]) for k in keys) for r in rows]) + "\n")
         io.save_figure(fig, out / "quantization.png")
     return rows, fig
 
 
+def _csv(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def study_markdown(rows: list[dict]) -> str:
-    """The study as a markdown table (input pixels, per axis)."""
-    lines = ["| decoder | setting | theory mean abs | measured mean abs | RMS | max | mean signed |", "|---|---|---|---|---|---|---|"]
+    """The study as a markdown table: per-axis errors in input pixels, theory beside measurement."""
+    def th(v):
+        return "" if math.isnan(v) else f"{v:.4f}"
+
+    lines = ["| decoder | setting | mean abs (theory) | mean abs | RMS (theory) | RMS | max (theory) | max | "
+             "mean signed |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        th = "" if math.isnan(r["theory_mean"]) else f"{r['theory_mean']:.4f}"
-        lines.append(f"| {r['decoder']} | {r['setting']} | {th} | {r['mean']:.4f} | {r['rms']:.4f} | {r['max']:.4f} | "
+        lines.append(f"| {r['decoder']} | {r['setting']} | {th(r['theory_mean'])} | {r['mean']:.4f} | "
+                     f"{th(r['theory_rms'])} | {r['rms']:.4f} | {th(r['theory_max'])} | {r['max']:.4f} | "
                      f"{r['bias']:+.4f} |")
     return "\n".join(lines) + "\n"
 
@@ -112,11 +160,18 @@ def study_figure(rows: list[dict]):
     a.legend(fontsize=8)
     ss = np.array(STUDY_STRIDES, float)
     b.plot(ss, ss / 4, "k-", label="theory s/4 (argmax)")
-    for name in dict.fromkeys(r["decoder"] for r in rows if not r["decoder"].startswith("SimCC")):
+    b.plot(ss, ss / 8, "k-.", lw=0.8, label="theory s/8 (quarter, unbiased)")
+    names = dict.fromkeys(r["decoder"] for r in rows if not r["decoder"].startswith("SimCC"))
+    for name, marker in zip(names, "osv^D*"):
         sel = [r for r in rows if r["decoder"] == name]
-        b.plot([float(r["setting"][7:]) for r in sel], [r["mean"] for r in sel], "o-", ms=4, label=name)
-    b.set(xlabel="heatmap stride s", ylabel="mean |e| per axis (input px)", title="Heatmap", xscale="log", yscale="log")
+        # hollow markers of falling size: several decoders coincide exactly (argmax either encoding,
+        # quarter on symmetric biased maps), and all of them must stay visible
+        b.plot([float(r["setting"][7:]) for r in sel], [r["mean"] for r in sel], marker + ":", mfc="none",
+               ms=9 - 1.2 * list(names).index(name), lw=0.8, label=f"{name}: mean |e|")
+    b.set(xlabel="heatmap stride s", ylabel="error per axis (input px)", title="Heatmap (noise-free maps)",
+          xscale="log", yscale="log")
     b.set_xticks(ss, [f"{int(s)}" for s in ss])
+    b.set_xticks([], minor=True)  # no "3 x 10^0" labels between the strides
     b.legend(fontsize=7)
     fig.tight_layout()
     return fig
