@@ -1,7 +1,21 @@
-"""Pose models: backbones (compact CNN, ResNet, Transformer) with SimCC or heatmap heads."""
-from .backbones import CompactCNN, ResNetBackbone, TransformerBackbone, build_backbone
-from .heads import HeatmapHead, SimCCHead
-from .pose import PoseModel, build_model, count_params_flops
+"""Pose models: backbones (compact CNN, torchvision ResNet, small Transformer) with SimCC or heatmap heads.
 
-__all__ = ["CompactCNN", "ResNetBackbone", "TransformerBackbone", "build_backbone", "HeatmapHead", "SimCCHead",
-           "PoseModel", "build_model", "count_params_flops"]
+``build_model(backbone, codec, num_keypoints)`` is the entry point; ``count_params_flops`` (in
+``simcc_lab.models.compute``, also ``python -m simcc_lab.models.compute --table``) measures one.
+"""
+from .backbones import BACKBONES, CompactCNN, ResNetBackbone, TransformerBackbone, build_backbone, pretrained_path
+from .heads import HeatmapHead, SimCCHead, TokenSimCCHead, deconv_layers
+from .pose import PoseModel, build_model, default_deconvs
+
+__all__ = ["BACKBONES", "CompactCNN", "ResNetBackbone", "TransformerBackbone", "build_backbone", "pretrained_path",
+           "HeatmapHead", "SimCCHead", "TokenSimCCHead", "deconv_layers", "PoseModel", "build_model",
+           "default_deconvs", "count_params_flops"]
+
+
+def __getattr__(name):
+    # imported on first use, so that `python -m simcc_lab.models.compute` does not import the module twice
+    if name == "count_params_flops":
+        from .compute import count_params_flops
+
+        return count_params_flops
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

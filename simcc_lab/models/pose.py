@@ -6,86 +6,136 @@ import math
 import torch
 from torch import nn
 
-from .backbones import build_backbone
-from .heads import HeatmapHead, SimCCHead
+from .backbones import BACKBONES, build_backbone
+from .heads import HeatmapHead, SimCCHead, TokenSimCCHead
+
+__all__ = ["PoseModel", "build_model", "default_deconvs"]
 
 
 class PoseModel(nn.Module):
-    """images (B, 3, H, W) -> output tuple: SimCC ``(x (B,K,Nx), y (B,K,Ny))`` or heatmap ``(heatmaps,)``."""
+    """images (B, 3, H, W) -> output tuple in the codec's order:
+    SimCC ``(x_logits (B, K, Nx), y_logits (B, K, Ny))``, heatmap ``(heatmaps (B, K, h, w),)``.
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, kind: str):
+    ``kind`` ("simcc" | "heatmap") defaults to the head's ``kind``.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, kind: str | None = None):
         super().__init__()
-        self.backbone, self.head, self.kind = backbone, head, kind
+        self.backbone, self.head = backbone, head
+        self.kind = kind or getattr(head, "kind", None)
 
-    def forward(self, images):
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.head(self.backbone(images))
         return out if isinstance(out, tuple) else tuple(out)
 
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor, codec, flip_index=None, flip_shift: bool = True,
+                average: str = "logits") -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoded keypoints (B, K, 2) in input pixels and scores (B, K) for images (B, 3, H, W).
+
+        Runs in eval mode (the previous mode is restored). Flip test when ``flip_index`` (K,) (or a
+        SkeletonSpec) is given: the horizontally flipped batch goes through the model, its outputs are
+        mapped back with ``codec.flip_outputs(..., shift=flip_shift)`` and averaged with the plain ones.
+
+        ``average``: "logits" (default; the official SimCC code averages logits, i.e. a normalised
+        geometric mean of the two probability vectors, and the engine does the same) or "probs" (the
+        arithmetic mean of the softmax outputs; SimCC only). Heatmaps are always averaged as maps.
+        """
+        if average not in ("logits", "probs"):
+            raise ValueError(f"average must be 'logits' or 'probs', got {average!r}")
+        flip_index = getattr(flip_index, "flip_index", flip_index)
+        was_training = self.training
+        self.eval()
+        try:
+            outputs = tuple(o.float() for o in self(images))  # float: autocast outputs may be half
+            if flip_index is not None:
+                flipped = tuple(o.float() for o in self(images.flip(-1)))
+                flipped = codec.flip_outputs(flipped, flip_index, shift=flip_shift)
+                if average == "probs" and codec.kind == "simcc":
+                    probs = tuple((o.softmax(-1) + f.softmax(-1)) / 2 for o, f in zip(outputs, flipped))
+                    return _as_tensors(codec.decode(*probs, from_logits=False))
+                outputs = tuple((o + f) / 2 for o, f in zip(outputs, flipped))
+            if codec.kind == "simcc":  # say so: logits that happen to lie in [0, 1] are not probabilities
+                return _as_tensors(codec.decode(*outputs, from_logits=True))
+            return _as_tensors(codec.decode(*outputs))
+        finally:
+            self.train(was_training)
+
+
+def _as_tensors(pair):
+    return tuple(torch.as_tensor(p) for p in pair)
+
+
+def default_deconvs(kind: str, backbone_stride: int, codec) -> int:
+    """0 for SimCC; for heatmaps the number of x2 upsamplings from the backbone's stride to the codec's
+    (3 for a stride-32 ResNet at heatmap stride 4, as SimpleBaseline). ValueError if no integer works."""
+    if kind == "simcc":
+        return 0
+    ratio = backbone_stride / codec.stride
+    n = math.log2(ratio) if ratio >= 1 else -1.0
+    if n < 0 or n != int(n):
+        raise ValueError(f"a stride-{backbone_stride} backbone cannot reach heatmap stride {codec.stride} with "
+                         f"x2 deconvolutions; choose another codec stride or backbone stride")
+    return int(n)
+
+
+def _feature_shape(backbone: nn.Module, input_size) -> tuple[int, ...]:
+    """The backbone's output shape without the batch axis, from a dummy forward of one zero image."""
+    w, h = input_size
+    param = next(backbone.parameters())
+    was_training = backbone.training
+    backbone.eval()  # BatchNorm in train mode refuses a 1x1 map of batch 1
+    try:
+        with torch.no_grad():
+            out = backbone(torch.zeros(1, 3, h, w, device=param.device, dtype=param.dtype))
+    finally:
+        backbone.train(was_training)
+    return tuple(out.shape[1:])
+
 
 def build_model(backbone: str = "compact", codec=None, num_keypoints: int = 17, deconvs: int | None = None,
-                pretrained: bool = False, **backbone_kwargs) -> PoseModel:
-    """A pose model for ``codec`` (its ``kind`` picks the head, its sizes set the output sizes).
+                pretrained: bool = False, keypoint_tokens: bool | None = None, deconv_channels: int = 256,
+                **backbone_kwargs) -> PoseModel:
+    """A pose model for ``codec``: its ``kind`` picks the head, its sizes set every output size.
 
     Args:
         backbone: "compact", "resnet18", "resnet50" or "transformer".
-        deconvs: upsampling layers in the head; default 0 for SimCC, and for heatmaps as many as take
-            the backbone's stride to the codec's stride (3 for a stride-32 ResNet at stride 4).
+        codec: a SimCCCodec (``kind`` "simcc", ``simcc_size``, ``input_size``) or a HeatmapCodec (``kind``
+            "heatmap", ``heatmap_size``, ``stride``, ``input_size``); anything with those attributes works.
+        num_keypoints: K.
+        deconvs: upsampling layers in the head; None = 0 for SimCC and, for heatmaps, as many as take the
+            backbone's stride to the codec's stride (3 for a stride-32 ResNet at stride 4, 1 for the
+            stride-8 compact CNN).
+        pretrained: ImageNet weights for the ResNets, from the local torch hub cache only.
+        keypoint_tokens: transformer only; K keypoint tokens fed straight to the SimCC Linear layers
+            (TokenPose-SimCC). None = on for SimCC without deconvs, off otherwise (then the transformer
+            gives a feature map to the generic heads).
+        **backbone_kwargs: passed to the backbone (e.g. ``stride=16`` for the compact CNN).
     """
-    if codec is None:
-        raise ValueError("codec is required: the head's output sizes come from it")
-    w, h = codec.input_size
-    bb = build_backbone(backbone, input_size=(w, h), pretrained=pretrained, **backbone_kwargs)
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    if codec is None or getattr(codec, "kind", None) not in ("simcc", "heatmap"):
+        raise ValueError(f"codec must be a SimCC or heatmap codec (kind 'simcc' or 'heatmap'), got {codec!r}")
+    if int(num_keypoints) != num_keypoints or num_keypoints < 1:
+        raise ValueError(f"num_keypoints must be a positive integer, got {num_keypoints!r}")
+    kind, (w, h) = codec.kind, codec.input_size
+    if keypoint_tokens is None:
+        keypoint_tokens = backbone == "transformer" and kind == "simcc" and not deconvs
+    if keypoint_tokens and (backbone != "transformer" or kind != "simcc" or deconvs):
+        raise ValueError("keypoint_tokens=True needs backbone='transformer', a SimCC codec and deconvs=0")
+    bb = build_backbone(backbone, pretrained=pretrained, num_keypoints=num_keypoints,
+                        keypoint_tokens=keypoint_tokens, **backbone_kwargs)
     if w % bb.stride or h % bb.stride:
-        raise ValueError(f"input_size {codec.input_size} must be divisible by the backbone stride {bb.stride}")
-    feature_hw = (h // bb.stride, w // bb.stride)
-    if codec.kind == "simcc":
-        head = SimCCHead(bb.out_channels, feature_hw, num_keypoints, codec.simcc_size, deconvs or 0)
-    elif codec.kind == "heatmap":
-        ratio = bb.stride / codec.stride
-        default = int(round(math.log2(ratio))) if ratio >= 1 else -1
-        n = default if deconvs is None else deconvs
-        out_hw = (feature_hw[0] * 2**max(n, 0), feature_hw[1] * 2**max(n, 0))
-        if n < 0 or out_hw != (codec.heatmap_size[1], codec.heatmap_size[0]):
-            raise ValueError(f"a stride-{bb.stride} backbone with deconvs={n} gives {out_hw[1]}x{out_hw[0]} heatmaps, "
-                             f"but the codec wants {codec.heatmap_size[0]}x{codec.heatmap_size[1]} (w x h); "
-                             f"use deconvs={default}" if default >= 0 else "")
-        head = HeatmapHead(bb.out_channels, num_keypoints, n)
+        raise ValueError(f"input_size {codec.input_size} (W, H) must be divisible by the {backbone} backbone's "
+                         f"stride {bb.stride}")
+    shape = _feature_shape(bb, (w, h))
+    if keypoint_tokens:
+        head = TokenSimCCHead(shape[-1], codec.simcc_size)
+        return PoseModel(bb, head, kind)
+    channels, feature_size = shape[0], (shape[2], shape[1])  # (C, h', w') -> C, (w', h')
+    n = default_deconvs(kind, bb.stride, codec) if deconvs is None else deconvs
+    if kind == "simcc":
+        head = SimCCHead(channels, feature_size, num_keypoints, codec.simcc_size, n, deconv_channels)
     else:
-        raise ValueError(f"unknown codec kind {codec.kind!r}")
-    return PoseModel(bb, head, codec.kind)
-
-
-def count_params_flops(model: PoseModel, input_size=None) -> dict:
-    """Parameters and FLOPs of ``model`` split into backbone, upsampling (deconvs) and head (the rest).
-
-    FLOPs are counted by ``torch.utils.flop_counter`` for one image; ``gflops`` reports multiply-adds
-    (FLOPs / 2), the convention of the paper's tables (SimBa-Res50 256x192: 8.9). Returns
-    ``{"params": {part: n}, "gflops": {part: g}}`` with a "total" in each.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    if input_size is None:
-        raise ValueError("input_size (W, H) is required")
-    w, h = input_size
-    up = model.head.upsample
-    parts = {"backbone": model.backbone, "upsampling": up}
-    params = {k: sum(p.numel() for p in m.parameters()) for k, m in parts.items()}
-    params["head"] = sum(p.numel() for p in model.head.parameters()) - params["upsampling"]
-    params["total"] = sum(params[k] for k in ("backbone", "upsampling", "head"))
-    was_training = model.training
-    model.eval()
-    x = torch.zeros(1, 3, h, w, device=next(model.parameters()).device)
-    with torch.no_grad():
-        with FlopCounterMode(display=False) as fc:
-            f = model.backbone(x)
-        back = fc.get_total_flops()
-        with FlopCounterMode(display=False) as fc:
-            u = up(f)
-        ups = fc.get_total_flops()
-        with FlopCounterMode(display=False) as fc:
-            model(x)
-        total = fc.get_total_flops()
-        del u
-    model.train(was_training)
-    macs = {"backbone": back / 2, "upsampling": ups / 2, "head": (total - back - ups) / 2, "total": total / 2}
-    return {"params": params, "gflops": {k: v / 1e9 for k, v in macs.items()}}
+        head = HeatmapHead(channels, feature_size, num_keypoints, codec.heatmap_size, n, deconv_channels)
+    return PoseModel(bb, head, kind)
