@@ -1,6 +1,6 @@
 """Write the lesson notebooks from the cell lists below (outputs are added by executing them).
 
-    python tools/build_notebooks.py            # writes notebooks/0*.ipynb without outputs
+    python tools/build_notebooks.py [NAME ...]   # writes notebooks/NAME.ipynb (default all) without outputs
     SIMCC_LAB_FAST=1 jupyter nbconvert --to notebook --execute --inplace notebooks/0*.ipynb
 
 Keeping the source here makes lesson changes reviewable as plain Python; the executed notebooks are
@@ -479,13 +479,20 @@ def build(name: str, cells: list[tuple[str, str]]) -> nbf.NotebookNode:
     return nb
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     out = ROOT / "notebooks"
     out.mkdir(exist_ok=True)
+    unknown = set(names) - set(LESSONS)
+    if unknown:
+        raise SystemExit(f"unknown lesson(s) {sorted(unknown)}; known: {list(LESSONS)}")
     for name, cells in LESSONS.items():
+        if names and name not in names:
+            continue
         nbf.write(build(name, cells), out / f"{name}.ipynb")
         print("wrote", out / f"{name}.ipynb")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
