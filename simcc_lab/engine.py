@@ -1,0 +1,589 @@
+"""Training and evaluation: ``fit(cfg) -> history`` and ``evaluate(checkpoint) -> metrics``.
+
+One loop serves a laptop CPU, one GPU and many GPUs on many nodes (``torchrun`` + DDP, see
+:mod:`simcc_lab.distributed`). What makes runs reproducible and resumable:
+
+* data order and augmentation depend only on ``(seed, epoch)``: a ``DistributedSampler`` (also with one
+  process) is re-seeded by ``set_epoch``, the dataset's own draws by ``dataset.set_epoch``, and the
+  DataLoader's worker seeds come from a generator seeded with ``(seed, epoch)``;
+* a checkpoint after every epoch (``out_dir/last.pt``, written whole) holds model, optimiser, scheduler,
+  AMP scaler, epoch, step, history and all random-number states, so ``resume`` continues a killed run
+  to the same weights as an uninterrupted run (exactly, on CPU);
+* ``batch_size`` is per process: the global batch is ``batch_size * world_size``, and because rank ``r``
+  takes every ``world_size``-th index of the shared permutation, the union of the ranks' batches at a
+  step is exactly the single-process batch of size ``batch_size * world_size``.
+
+See docs/training.md for the commands, the CUDA determinism settings and measured results.
+"""
+from __future__ import annotations
+
+import csv
+import io as _io
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from . import distributed as D
+from .checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from .config import (TrainConfig, add_config_arguments, build_augment, build_codec, config_from_dict,
+                     config_from_preset, config_to_dict, overrides_from_args)
+from .io import atomic_write, write_json, write_text
+
+__all__ = ["fit", "evaluate", "predict", "compute_metrics", "select_device", "resolve_amp", "lr_factor",
+           "build_datasets", "build_model_for", "train_and_evaluate", "register_cli", "EVAL_FIELDS"]
+
+WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
+LOG_EVERY = 10       # optimiser steps between progress updates (each one syncs the GPU)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hardware
+# ---------------------------------------------------------------------------------------------------
+def select_device(spec: str = "auto", local_rank: int = 0) -> torch.device:
+    """``"auto"``: CUDA (GPU ``local_rank``), then Apple MPS, then CPU; otherwise the device named."""
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank)
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(spec)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {spec!r} requested but CUDA is not available; use --device auto or cpu")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+    return device
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype (None: full precision). Mixed precision is used on CUDA only."""
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if device.type != "cuda":
+        raise ValueError(f"amp={amp!r} needs a CUDA device (got {device}); use amp 'auto' or 'off'")
+    if amp == "bf16" or (amp == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def _set_determinism(cfg: TrainConfig, device: torch.device) -> None:
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    if cfg.deterministic:
+        # cuBLAS needs a fixed workspace to be deterministic; it must be set before the first matmul.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    elif device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schedule
+# ---------------------------------------------------------------------------------------------------
+def lr_factor(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` (0-based): warm-up x step decay.
+
+    The decay is the paper's: x ``lr_gamma`` at each milestone epoch (``cfg.milestone_epochs``, the
+    fractions 90/140 and 120/140 scaled to ``cfg.epochs``); warm-up rises linearly from 1e-3 to 1.
+    """
+    factor = cfg.lr_gamma ** sum(step >= m * steps_per_epoch for m in cfg.milestone_epochs)
+    if step < cfg.warmup_steps:
+        factor *= WARMUP_START + (1.0 - WARMUP_START) * step / cfg.warmup_steps
+    return factor
+
+
+# ---------------------------------------------------------------------------------------------------
+# Data and model from a config
+# ---------------------------------------------------------------------------------------------------
+def _data_paths(cfg: TrainConfig, info: D.DistInfo) -> dict[str, tuple[Path, Path]]:
+    if cfg.dataset == "coco":
+        from .data.coco import coco_paths
+
+        root = cfg.coco_root or None
+        return {s: coco_paths(root, s) for s in ("train", "val")}
+    from .data.synthetic import ensure_dataset
+
+    w, h = cfg.synth_image_size
+    name = (f"synthpose{'-crowded' if cfg.crowded else ''}-{w}x{h}-n{cfg.synth_train_images}"
+            f"-v{cfg.synth_val_images}-s{cfg.data_seed}")
+    kwargs = dict(cache_dir=cfg.cache_dir or None, name=name, num_train=cfg.synth_train_images,
+                  num_val=cfg.synth_val_images, seed=cfg.data_seed, crowded=cfg.crowded, size=(w, h),
+                  progress=cfg.progress and info.is_main)
+    # Rank 0 generates; the others wait and then only find the cached files (two writers would clash).
+    paths = ensure_dataset(**kwargs) if info.is_main else None
+    D.barrier()
+    return paths if paths is not None else ensure_dataset(**kwargs)
+
+
+def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None):
+    """(train TopDownDataset, val TopDownDataset) of the config's data set."""
+    from .data.coco import TopDownDataset
+
+    paths = _data_paths(cfg, info or D.env_info())
+    train = TopDownDataset(*paths["train"], cfg.input_size, codec, train=True, augment=build_augment(cfg),
+                           seed=cfg.seed)
+    val = TopDownDataset(*paths["val"], cfg.input_size, codec, train=False,
+                         bbox_file=cfg.val_bbox_file or None)
+    return train, val
+
+
+def build_model_for(cfg: TrainConfig, codec, num_keypoints: int) -> torch.nn.Module:
+    """The PoseModel the config describes."""
+    from .models import build_model
+
+    kwargs = dict(pretrained=cfg.pretrained)
+    if cfg.deconvs is not None:
+        kwargs["deconvs"] = cfg.deconvs
+    return build_model(cfg.backbone, codec, num_keypoints, **kwargs)
+
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """A generator seeded from (seed, epoch) alone: the DataLoader draws its workers' seeds from it."""
+    g = torch.Generator()
+    g.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1))
+    return g
+
+
+def _loader(dataset, batch_size: int, workers: int, device: torch.device, sampler=None,
+            drop_last: bool = False) -> DataLoader:
+    # persistent_workers=False: workers are re-created each epoch and so see dataset.set_epoch().
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
+                      pin_memory=device.type == "cuda", drop_last=drop_last, persistent_workers=False,
+                      generator=torch.Generator().manual_seed(0))
+
+
+def _to_device(batch: dict, device: torch.device, channels_last: bool):
+    images = batch["image"].to(device, non_blocking=True)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    targets = tuple(t.to(device, non_blocking=True) for t in batch["targets"])
+    return images, targets, batch["weights"].to(device, non_blocking=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inference and metrics
+# ---------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def predict(model, loader, codec, device, flip_index=None, amp_dtype=None, channels_last=False,
+            loss_fn=None, progress: bool = False) -> dict[str, Any]:
+    """Decoded keypoints of every sample in ``loader``.
+
+    Flip test (``flip_index`` given): the flipped image's outputs are mapped back with
+    ``codec.flip_outputs`` and averaged with the plain outputs (logits for SimCC, heatmaps otherwise,
+    as the official code does) before decoding.
+
+    Returns:
+        dict with ``kpts_input`` (N, K, 2) input pixels, ``scores`` (N, K), ``meta`` (dict of
+        concatenated numpy arrays from the samples' meta) and ``loss`` (mean per batch, or None).
+    """
+    from tqdm.auto import tqdm
+
+    model.eval()
+    kpts, scores, metas, losses = [], [], [], []
+    for batch in tqdm(loader, desc="eval", leave=False, disable=not progress):
+        images, targets, weights = _to_device(batch, device, channels_last)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            outputs = model(images)
+            if flip_index is not None:
+                flipped = codec.flip_outputs(tuple(model(images.flip(-1))), flip_index)
+        outputs = tuple(o.float() for o in outputs)
+        if loss_fn is not None and targets:
+            losses.append(float(loss_fn(outputs, targets, weights)))
+        if flip_index is not None:
+            outputs = tuple((o + f.float()) / 2 for o, f in zip(outputs, flipped))
+        # The model gives SimCC logits; say so rather than let the codec guess from the values.
+        k, s = codec.decode(*outputs, from_logits=True) if getattr(codec, "kind", None) == "simcc" \
+            else codec.decode(*outputs)
+        kpts.append(torch.as_tensor(k).float().cpu().numpy())
+        scores.append(torch.as_tensor(s).float().cpu().numpy())
+        metas.append({name: _numpy(v) for name, v in batch.get("meta", {}).items()})
+    meta = {name: np.concatenate([m[name] for m in metas]) for name in (metas[0] if metas else {})}
+    return dict(kpts_input=np.concatenate(kpts) if kpts else np.zeros((0, 0, 2)),
+                scores=np.concatenate(scores) if scores else np.zeros((0, 0)), meta=meta,
+                loss=float(np.mean(losses)) if losses else None)
+
+
+def _numpy(v) -> np.ndarray:
+    return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+
+
+def compute_metrics(pred: dict, dataset, input_size, out_json=None) -> dict[str, float]:
+    """COCO AP/AR (when ``dataset`` has a ground-truth file) and mean pixel errors from :func:`predict`.
+
+    ``pixel_error`` is in input pixels (the codec's frame), ``pixel_error_image`` in image pixels.
+    """
+    from . import evaluation as E
+
+    out: dict[str, float] = {}
+    if pred["loss"] is not None:
+        out["val_loss"] = pred["loss"]
+    meta = pred["meta"]
+    gt = getattr(dataset, "gt", None)
+    if gt is None or "image_id" not in meta:
+        return out  # a data set without an annotation file (tests): loss only
+    kpts_img = E.keypoints_to_image(pred["kpts_input"], meta, input_size)
+    detections = bool(getattr(dataset, "records", gt) is not gt)
+    ap = E.evaluate_topdown(gt.ann_file, meta["image_id"], kpts_img, pred["scores"], meta["score"],
+                            areas=meta["area"], nms=detections, sigmas=gt.spec.sigmas, out_json=out_json)
+    out.update({k: v for k, v in ap.items() if k in ("AP", "AP50", "AP75", "APm", "APl", "AR")})
+    if not detections:  # detection boxes have no matched ground truth to measure distances against
+        out["pixel_error"] = E.pixel_errors(pred["kpts_input"], meta["kpts_input"], meta["visible"])["mean"]
+        true_img = dataset.records.keypoints[meta["index"].astype(np.int64)]
+        out["pixel_error_image"] = E.pixel_errors(kpts_img, true_img[..., :2], true_img[..., 2])["mean"]
+    return out
+
+
+def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_fn, out_json=None) -> dict:
+    flip_index = None
+    if cfg.flip_test:
+        spec = getattr(val_set, "spec", None)
+        if spec is None:
+            raise ValueError("flip_test needs a data set with a skeleton spec (for the left/right swap)")
+        flip_index = spec.flip_index
+    loader = _loader(val_set, cfg.batch_size, cfg.workers, device)
+    pred = predict(model, loader, codec, device, flip_index, amp_dtype, cfg.channels_last, loss_fn,
+                   progress=cfg.progress)
+    return compute_metrics(pred, val_set, cfg.input_size, out_json)
+
+
+# ---------------------------------------------------------------------------------------------------
+# History files
+# ---------------------------------------------------------------------------------------------------
+def _write_history(out_dir: Path, history: list[dict]) -> None:
+    write_json(out_dir / "history.json", history)
+    columns = list(dict.fromkeys(k for rec in history for k in rec))
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text(out_dir / "history.csv", buf.getvalue())
+
+
+def _tensorboard(cfg: TrainConfig, out_dir: Path):
+    if not cfg.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        print("tensorboard=True but the tensorboard package is not installed (pip install tensorboard); "
+              "training continues without it", file=sys.stderr)
+        return None
+    return SummaryWriter(str(out_dir / "tensorboard"))
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    with open(src, "rb") as f:
+        atomic_write(dst, lambda out: shutil.copyfileobj(f, out))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------------
+def _resume_path(cfg: TrainConfig, out_dir: Path) -> Path | None:
+    if cfg.resume is False or cfg.resume in ("", "false"):
+        return None
+    if cfg.resume is True or cfg.resume == "true":
+        path = out_dir / "last.pt"
+        return path if path.is_file() else None  # nothing to resume yet: a fresh start
+    path = Path(cfg.resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"resume checkpoint {path} not found")
+    return path
+
+
+# Fields that may change between a run and its resumption without changing what is trained.
+_RUN_FIELDS = {"resume", "out_dir", "workers", "device", "progress", "tensorboard", "eval_every", "flip_test",
+               "refinement", "cache_dir", "coco_root"}
+
+
+def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=None, val_set=None,
+        loss: Callable | None = None, codec=None,
+        on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
+    """Train ``cfg`` and return the history (one dict per finished epoch, resumed epochs included).
+
+    Args:
+        cfg: the run's config.
+        model, train_set, val_set, loss, codec: stand-ins for what the config would build (tests and
+            notebooks inject small ones). Datasets yield dicts ``image``, ``targets`` (tuple), ``weights``
+            (and ``meta``); ``loss(outputs, targets, weights)`` returns a scalar; the model returns a tuple.
+        on_epoch_end: called as ``on_epoch_end(epoch, record)`` on every rank after the epoch's
+            checkpoint is written; an exception raised there stops training (a simulated kill in tests).
+
+    Files in ``cfg.out_dir`` (rank 0): ``config.json``, ``last.pt``, ``best.pt`` (best val AP),
+    ``history.json``, ``history.csv``, ``tensorboard/`` (optional).
+    """
+    out_dir = Path(cfg.out_dir)
+    device = select_device(cfg.device, D.env_info().local_rank)
+    created = not torch.distributed.is_initialized()
+    info = D.setup(device.type)
+    try:
+        history = _fit(cfg, out_dir, info, device, model, train_set, val_set, loss, codec, on_epoch_end)
+    except BaseException:
+        if created:  # no barrier: the other ranks may never reach it (torchrun stops them)
+            D.cleanup(wait=False)
+        raise
+    if created:  # a group made by the caller (several fits in one torchrun job) stays open
+        D.cleanup()
+    return history
+
+
+def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, on_epoch_end) -> list[dict]:
+    from tqdm.auto import tqdm
+
+    _set_determinism(cfg, device)
+    amp_dtype = resolve_amp(cfg.amp, device)
+    main = info.is_main
+    if codec is None and (model is None or train_set is None or loss_fn is None or val_set is not None):
+        codec = build_codec(cfg)
+    if train_set is None:
+        train_set, built_val = build_datasets(cfg, codec, info)
+        val_set = val_set if val_set is not None else built_val
+    if model is None:
+        model = build_model_for(cfg, codec, train_set.spec.num_keypoints)
+    if loss_fn is None:
+        from .losses import build_loss
+
+        loss_fn = build_loss(codec)
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+
+    sampler = DistributedSampler(train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True,
+                                 seed=cfg.seed)
+    loader = _loader(train_set, cfg.batch_size, cfg.workers, device, sampler=sampler, drop_last=True)
+    steps_per_epoch = len(loader) if not cfg.max_steps_per_epoch else min(len(loader), cfg.max_steps_per_epoch)
+    if steps_per_epoch == 0:
+        raise ValueError(f"no full batch: {len(train_set)} training samples over {info.world_size} process(es) "
+                         f"with batch_size {cfg.batch_size}; lower batch_size or add data")
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg, steps_per_epoch))
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+
+    start_epoch, step, best_ap, history = 0, 0, -math.inf, []
+    ckpt_path = _resume_path(cfg, out_dir)
+    rng_state = None
+    if ckpt_path is not None:
+        ckpt = load_checkpoint(ckpt_path)
+        changed = sorted(k for k, v in config_to_dict(config_from_dict(ckpt["config"])).items()
+                         if k not in _RUN_FIELDS and config_to_dict(cfg)[k] != v)
+        if changed and main:
+            print(f"warning: resuming {ckpt_path} with changed settings {changed}", file=sys.stderr)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        start_epoch, step, best_ap = ckpt["epoch"], ckpt["global_step"], ckpt["best_ap"]
+        history, rng_state = list(ckpt["history"]), ckpt["rng"]
+        if main:
+            print(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})", file=sys.stderr)
+
+    train_model = model
+    if info.enabled:
+        ids = [device.index] if device.type == "cuda" else None
+        train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    if main:
+        write_json(out_dir / "config.json", config_to_dict(cfg))
+    writer = _tensorboard(cfg, out_dir) if main else None
+    if rng_state is not None:  # last, so that nothing after it draws from the restored generators
+        set_rng_state(rng_state)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        sampler.set_epoch(epoch)
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)
+        loader.generator = _epoch_generator(cfg.seed, epoch)
+        train_model.train()
+        t0, seen, loss_sum = time.perf_counter(), 0, torch.zeros((), dtype=torch.float64, device=device)
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not (cfg.progress and main), file=sys.stderr)
+        for i, batch in enumerate(loader):
+            if i >= steps_per_epoch:
+                break
+            images, targets, weights = _to_device(batch, device, cfg.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                outputs = train_model(images)
+            # The loss in float32: softmax/KL over many bins is where half precision loses accuracy.
+            loss = loss_fn(tuple(o.float() for o in outputs), targets, weights)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+            loss_sum += loss.detach().double() * images.shape[0]
+            seen += images.shape[0]
+            if (i + 1) % LOG_EVERY == 0 or i + 1 == steps_per_epoch:
+                mean = loss_sum.item() / seen
+                if not math.isfinite(mean):
+                    raise FloatingPointError(f"loss became {mean} at epoch {epoch + 1}, step {step}; "
+                                             "lower lr or enable grad_clip")
+                bar.set_postfix(loss=f"{mean:.4g}", img_s=f"{seen * info.world_size / (time.perf_counter() - t0):.0f}")
+                if writer is not None:
+                    writer.add_scalar("train/loss", mean, step)
+            bar.update(1)
+        bar.close()
+        total_loss, total_seen = D.all_reduce_sum([loss_sum.item(), float(seen)], device)
+        elapsed = time.perf_counter() - t0
+        record = dict(epoch=epoch + 1, step=step, lr=optimizer.param_groups[0]["lr"],
+                      train_loss=total_loss / total_seen, images_per_s=total_seen / elapsed,
+                      epoch_time_s=elapsed)
+        last = epoch + 1 == cfg.epochs
+        due = last or (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0)
+        if main and val_set is not None and due:
+            t1 = time.perf_counter()
+            record.update(_validate(model, val_set, codec, cfg, device, amp_dtype, loss_fn))
+            record["eval_time_s"] = time.perf_counter() - t1
+        history.append(record)
+        if main:
+            is_best = "AP" in record and record["AP"] > best_ap
+            best_ap = record["AP"] if is_best else best_ap
+            save_checkpoint(out_dir / "last.pt", model=D.unwrap(model).state_dict(),
+                            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                            scaler=scaler.state_dict(), epoch=epoch + 1, global_step=step, best_ap=best_ap,
+                            history=history, rng=get_rng_state(), config=config_to_dict(cfg))
+            if is_best:
+                _copy_file(out_dir / "last.pt", out_dir / "best.pt")
+            _write_history(out_dir, history)
+            if writer is not None:
+                for k, v in record.items():
+                    writer.add_scalar(f"epoch/{k}", v, epoch + 1)
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "step"))
+            print(f"epoch {epoch + 1}/{cfg.epochs}: {shown}", file=sys.stderr)
+        D.barrier()  # the other ranks wait for rank 0's evaluation and checkpoint
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, record)
+    if writer is not None:
+        writer.close()
+    return history
+
+
+# ---------------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------------
+# TrainConfig fields an evaluation may change (the rest describe the trained model).
+EVAL_FIELDS = ("flip_test", "refinement", "device", "batch_size", "workers", "amp", "channels_last",
+               "val_bbox_file", "coco_root", "cache_dir", "progress")
+
+
+def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None = None, val_set=None,
+             codec=None, out_json=None, **overrides) -> dict[str, float]:
+    """Evaluate a trained model on its validation set: COCO AP/AR and mean pixel errors.
+
+    Args:
+        source: a checkpoint path (model and config from it; loaded with ``weights_only=True``), or a
+            TrainConfig (with ``model`` given, or the weights from ``cfg.out_dir/last.pt``).
+        model, val_set, codec: stand-ins for what the config would build.
+        out_json: where to write the COCO results file.
+        overrides: TrainConfig fields of :data:`EVAL_FIELDS`, e.g. ``flip_test=True, refinement="dark"``.
+    """
+    bad = sorted(set(overrides) - set(EVAL_FIELDS))
+    if bad:
+        raise ValueError(f"evaluate() cannot change {bad}; allowed: {list(EVAL_FIELDS)}")
+    if isinstance(source, TrainConfig):
+        cfg, state = source, None
+        if model is None:
+            state = load_checkpoint(Path(cfg.out_dir) / "last.pt")["model"]
+    else:
+        ckpt = load_checkpoint(source)
+        cfg, state = config_from_dict(ckpt["config"]), ckpt["model"]
+    cfg = cfg.replace(**overrides)
+    info = D.DistInfo()  # evaluation runs in one process
+    device = select_device(cfg.device)
+    codec = codec if codec is not None else build_codec(cfg)
+    if val_set is None:
+        _, val_set = build_datasets(cfg, codec, info)
+    if model is None:
+        model = build_model_for(cfg, codec, val_set.spec.num_keypoints)
+    if state is not None:
+        model.load_state_dict(state)
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return _validate(model, val_set, codec, cfg, device, resolve_amp(cfg.amp, device), None, out_json)
+
+
+def train_and_evaluate(overrides: dict[str, Any], run_dir, variants: tuple[str, ...] = ("default",)) -> dict:
+    """Train ``TrainConfig(**overrides)`` in ``run_dir`` (resuming a checkpoint found there), then evaluate
+    each variant: "default" as trained, or a heatmap refinement ("none", "quarter", "dark").
+
+    This is the trainer of :func:`simcc_lab.experiments.run_grid`. Returns ``{"metrics": {variant: dict},
+    "params_m", "gflops", "train_images_per_s", "epochs", "history"}``.
+    """
+    from .models import count_params_flops
+
+    cfg = config_from_dict(dict(overrides, out_dir=str(run_dir), resume=True))
+    history = fit(cfg)
+    if not D.is_main():
+        return {}
+    ckpt = Path(run_dir) / "last.pt"
+    metrics = {v: evaluate(ckpt, **({} if v == "default" else {"refinement": v})) for v in variants}
+    codec = build_codec(cfg)
+    model = build_model_for(cfg, codec, _num_keypoints(cfg))
+    cost = count_params_flops(model, cfg.input_size)
+    speeds = [h["images_per_s"] for h in history]
+    return dict(metrics=metrics, params_m=cost["params"]["total"] / 1e6, gflops=cost["gflops"]["total"],
+                train_images_per_s=float(np.median(speeds)) if speeds else None, epochs=len(history),
+                history=history)
+
+
+def _num_keypoints(cfg: TrainConfig) -> int:
+    from .data.coco import load_annotations
+
+    return load_annotations(_data_paths(cfg, D.DistInfo())["val"][0]).spec.num_keypoints
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+def register_cli(subparsers) -> None:
+    """``simcc-lab train --preset NAME [--field value ...] [--resume [PATH]]`` and
+    ``simcc-lab eval --checkpoint PATH [--flip-test] [--refinement dark] ...``."""
+    from .config import PRESETS
+
+    p = subparsers.add_parser("train", help="train a pose model (torchrun for several GPUs)",
+                              description="Train a model. Every TrainConfig field is a flag; see docs/training.md.")
+    p.add_argument("--preset", default=None, help=f"named config: {', '.join(sorted(PRESETS))}")
+    add_config_arguments(p)
+    p.set_defaults(func=_cli_train)
+
+    e = subparsers.add_parser("eval", help="evaluate a checkpoint (COCO AP, pixel errors)")
+    e.add_argument("--checkpoint", required=True, help="a last.pt or best.pt written by `simcc-lab train`")
+    e.add_argument("--out-json", default=None, help="write the metrics here as JSON")
+    e.add_argument("--results-json", default=None, help="write the COCO keypoint results here")
+    add_config_arguments(e, only=EVAL_FIELDS)
+    e.set_defaults(func=_cli_eval)
+
+
+def _cli_train(args) -> int:
+    cfg = config_from_preset(args.preset, **overrides_from_args(args))
+    history = fit(cfg)
+    if D.is_main() and history:
+        final = {k: v for k, v in history[-1].items() if k in ("AP", "pixel_error", "train_loss")}
+        print(f"done: {cfg.out_dir}/last.pt {final}")
+    return 0
+
+
+def _cli_eval(args) -> int:
+    import json
+
+    metrics = evaluate(args.checkpoint, out_json=args.results_json, **overrides_from_args(args))
+    print(json.dumps(metrics, indent=1))
+    if args.out_json:
+        write_json(args.out_json, metrics)
+    return 0
