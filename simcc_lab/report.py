@@ -6,6 +6,7 @@ paper's numbers come from :mod:`simcc_lab.paper`. The verdict rules are stated i
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 from dataclasses import dataclass
@@ -89,9 +90,18 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
 
     out = []
     groups = list(dict.fromkeys(r.group for r in exp.rows))
-    missing = sorted({r.run for r in exp.rows if cell(results, r.run, r.variant, exp.metric).n == 0})
-    if missing:  # a verdict on part of a table would compare against nothing
-        return [("every claim of this experiment", "not run", "no results yet for " + ", ".join(f"`{m}`" for m in missing))]
+    # Judge only the groups (input sizes) whose every row has results; name the rest as not run.
+    missing: dict[str, set[str]] = {}
+    for r in exp.rows:
+        if cell(results, r.run, r.variant, exp.metric).n == 0:
+            missing.setdefault(r.group, set()).add(r.run)
+    if missing:
+        note = ("claims on " + ", ".join(sorted(missing)), "not run",
+                "no results yet for " + ", ".join(sorted({f"`{m}`" for ms in missing.values() for m in ms})))
+        complete = tuple(r for r in exp.rows if r.group not in missing)
+        if not complete:
+            return [note]
+        return verdicts(dataclasses.replace(exp, rows=complete), results) + [note]
     if exp.name == "resolution":
         sc, none, quarter = "SimCC (Gaussian, k=2)", "heatmap, no post-processing", "heatmap + quarter offset"
         out.append(compare("SimCC beats heatmap without post-processing at 64x64", get(sc, "64x64"),
@@ -112,7 +122,7 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
                         "partly" if most else "does not",
                         "quarter-offset gain " + ", ".join(f"{g}: {x:+.1f}" for g, x in zip(groups, post))))
         else:
-            out.append(("trend across input sizes", "not run", "only one input size in this mode"))
+            out.append(("trend across input sizes", "not run", "results for one input size only"))
     elif exp.name == "k":
         for g in groups:
             cells = {r.label: get(r.label, g) for r in exp.rows if r.group == g}
