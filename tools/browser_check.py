@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -75,7 +76,7 @@ def run_check(out_dir: Path, chromium: str, timeout: float) -> tuple[Path, Path]
 
     port, token = free_port(), secrets.token_hex(16)
     out_dir.mkdir(parents=True, exist_ok=True)
-    log = out_dir / ".browser_check_lab.log"
+    log = Path(tempfile.gettempdir()) / "simcc_lab_browser_check_lab.log"  # JupyterLab output, for debugging
     lab = start_lab(port, token, log)
     before, after = out_dir / "browser_lesson03_before.png", out_dir / "browser_lesson03_after.png"
     try:
