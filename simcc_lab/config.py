@@ -78,6 +78,8 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False           # deterministic CUDA kernels (docs/training.md)
     workers: int = 2                      # DataLoader worker processes
+    threads: int = 0                      # CPU threads for PyTorch ops (torch.set_num_threads); 0 = its default.
+    #                                       1 is fastest on small, shared CPUs (no OpenMP barrier stalls)
     device: str = "auto"                  # "auto" (cuda, then mps, then cpu), or "cpu", "cuda", "cuda:1", "mps"
     amp: str = "auto"                     # "auto" (bf16 if the GPU has it, else fp16; CUDA only), "bf16", "fp16", "off"
     channels_last: bool = False
@@ -102,7 +104,7 @@ class TrainConfig:
         need(len(self.input_size) == 2 and min(self.input_size) > 0, "input_size", "a positive (W, H) pair")
         for name in ("synth_train_images", "synth_val_images", "epochs", "batch_size", "stride"):
             need(getattr(self, name) >= 1, name, ">= 1")
-        for name in ("warmup_steps", "max_steps_per_epoch", "workers", "eval_every", "seed", "data_seed"):
+        for name in ("warmup_steps", "max_steps_per_epoch", "workers", "threads", "eval_every", "seed", "data_seed"):
             need(getattr(self, name) >= 0, name, ">= 0")
         for name in ("grad_clip", "weight_decay"):
             need(getattr(self, name) >= 0, name, ">= 0")
@@ -134,11 +136,11 @@ PRESETS: dict[str, dict[str, Any]] = {
                              eval_every=4),
     # Seconds: for tests and smoke checks.
     "synth-simcc-64-tiny": dict(codec="simcc", input_size=(64, 64), synth_train_images=8, synth_val_images=4,
-                                epochs=2, batch_size=8, max_steps_per_epoch=2, workers=0, progress=False,
-                                flip_test=False),
+                                epochs=2, batch_size=8, max_steps_per_epoch=2, workers=0, threads=1,
+                                progress=False, flip_test=False),
     "synth-heatmap-64-tiny": dict(codec="heatmap", input_size=(64, 64), synth_train_images=8, synth_val_images=4,
-                                  epochs=2, batch_size=8, max_steps_per_epoch=2, workers=0, progress=False,
-                                  flip_test=False),
+                                  epochs=2, batch_size=8, max_steps_per_epoch=2, workers=0, threads=1,
+                                  progress=False, flip_test=False),
     # The paper's recipe on real COCO (GPU): SimpleBaseline ResNet-50 at 256x192, Adam 1e-3, lr x0.1 at
     # epochs 90 and 120 of 140, 32 images per GPU, flip, rotation 45, scale 0.35, half-body 0.3, flip test.
     # SimBa-SimCC keeps SimpleBaseline's 3 deconvolutions (the paper's equal GFLOPs, 8.9 vs 9.0, and its
