@@ -1,4 +1,4 @@
-"""Checkpoints that resume a run exactly and load safely.
+"""Run files: checkpoints that resume a run exactly and load safely, and the per-epoch history.
 
 A checkpoint is a dict of tensors and plain Python values only (no pickled classes), so it is read with
 ``torch.load(weights_only=True)``: opening a checkpoint from elsewhere cannot run code. The config is
@@ -10,16 +10,20 @@ Contents: ``model``, ``optimizer``, ``scheduler``, ``scaler`` state dicts; ``epo
 """
 from __future__ import annotations
 
+import csv
 import random
+import shutil
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .io import torch_save
+from .io import atomic_write, torch_save, write_json, write_text
 
-__all__ = ["save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state", "FORMAT_VERSION"]
+__all__ = ["save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state", "write_history", "copy_file",
+           "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -71,3 +75,21 @@ def load_checkpoint(path, map_location="cpu") -> dict[str, Any]:
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise ValueError(f"{path}: not a simcc_lab checkpoint (no 'model' and 'config' entries)")
     return ckpt
+
+
+def write_history(out_dir, history: list[dict]) -> None:
+    """``history.json`` and ``history.csv`` (one row per epoch; columns in order of first appearance), whole."""
+    out_dir = Path(out_dir)
+    write_json(out_dir / "history.json", history)
+    columns = list(dict.fromkeys(k for rec in history for k in rec))
+    buf = StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text(out_dir / "history.csv", buf.getvalue())
+
+
+def copy_file(src, dst) -> None:
+    """Copy ``src`` to ``dst`` whole (``best.pt`` from ``last.pt``)."""
+    with open(src, "rb") as f:
+        atomic_write(dst, lambda out: shutil.copyfileobj(f, out))

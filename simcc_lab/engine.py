@@ -17,13 +17,9 @@ See docs/training.md for the commands, the CUDA determinism settings and measure
 """
 from __future__ import annotations
 
-import contextlib
-import csv
-import io as _io
 import math
 import os
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,65 +30,22 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from . import distributed as D
-from .checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
 from .config import (TrainConfig, add_config_arguments, build_augment, build_codec, config_from_dict,
                      config_from_preset, config_to_dict, overrides_from_args)
-from .io import atomic_write, write_json, write_text
+from .distributed import resolve_amp, select_device
+from .io import write_json
 
 __all__ = ["fit", "evaluate", "predict", "compute_metrics", "select_device", "resolve_amp", "lr_factor",
-           "build_datasets", "build_model_for", "train_and_evaluate", "register_cli", "EVAL_FIELDS"]
+           "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS"]
 
 WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
 LOG_EVERY = 10       # optimiser steps between progress updates (each one syncs the GPU)
 
 
 # ---------------------------------------------------------------------------------------------------
-# Hardware
+# Seeds
 # ---------------------------------------------------------------------------------------------------
-def select_device(spec: str = "auto", local_rank: int = 0) -> torch.device:
-    """``"auto"``: CUDA (GPU ``local_rank``), then Apple MPS, then CPU; otherwise the device named."""
-    if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank)
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(spec)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {spec!r} requested but CUDA is not available; use --device auto or cpu")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-    return device
-
-
-def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None: full precision). Mixed precision is used on CUDA only."""
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
-        return None
-    if device.type != "cuda":
-        raise ValueError(f"amp={amp!r} needs a CUDA device (got {device}); use amp 'auto' or 'off'")
-    if amp == "bf16" or (amp == "auto" and torch.cuda.is_bf16_supported()):
-        return torch.bfloat16
-    return torch.float16
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    """Run with ``n`` PyTorch CPU threads (0: unchanged), restoring the previous count afterwards.
-
-    Why: on a small shared CPU, one thread avoids OpenMP workers stalling at barriers while a sibling is
-    descheduled (measured 9x faster training on 2 busy cores, docs/training.md).
-    """
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _set_determinism(cfg: TrainConfig, device: torch.device) -> None:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -277,18 +230,8 @@ def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_f
 
 
 # ---------------------------------------------------------------------------------------------------
-# History files
+# Logging
 # ---------------------------------------------------------------------------------------------------
-def _write_history(out_dir: Path, history: list[dict]) -> None:
-    write_json(out_dir / "history.json", history)
-    columns = list(dict.fromkeys(k for rec in history for k in rec))
-    buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_text(out_dir / "history.csv", buf.getvalue())
-
-
 def _tensorboard(cfg: TrainConfig, out_dir: Path):
     if not cfg.tensorboard:
         return None
@@ -299,11 +242,6 @@ def _tensorboard(cfg: TrainConfig, out_dir: Path):
               "training continues without it", file=sys.stderr)
         return None
     return SummaryWriter(str(out_dir / "tensorboard"))
-
-
-def _copy_file(src: Path, dst: Path) -> None:
-    with open(src, "rb") as f:
-        atomic_write(dst, lambda out: shutil.copyfileobj(f, out))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -322,8 +260,8 @@ def _resume_path(cfg: TrainConfig, out_dir: Path) -> Path | None:
 
 
 # Fields that may change between a run and its resumption without changing what is trained.
-_RUN_FIELDS = {"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard", "eval_every", "flip_test",
-               "refinement", "cache_dir", "coco_root"}
+_RUN_FIELDS = {"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard", "eval_every",
+               "flip_test", "refinement", "cache_dir", "coco_root"}
 
 
 def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=None, val_set=None,
@@ -347,7 +285,7 @@ def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=Non
     created = not torch.distributed.is_initialized()
     info = D.setup(device.type)
     try:
-        with _threads(cfg.threads):
+        with D.cpu_threads(cfg.threads):
             history = _fit(cfg, out_dir, info, device, model, train_set, val_set, loss, codec, on_epoch_end)
     except BaseException:
         if created:  # no barrier: the other ranks may never reach it (torchrun stops them)
@@ -423,40 +361,13 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
         if hasattr(train_set, "set_epoch"):
             train_set.set_epoch(epoch)
         loader.generator = _epoch_generator(cfg.seed, epoch)
-        train_model.train()
-        t0, seen, loss_sum = time.perf_counter(), 0, torch.zeros((), dtype=torch.float64, device=device)
+        t0 = time.perf_counter()
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
                    disable=not (cfg.progress and main), file=sys.stderr)
-        for i, batch in enumerate(loader):
-            if i >= steps_per_epoch:
-                break
-            images, targets, weights = _to_device(batch, device, cfg.channels_last)
-            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                outputs = train_model(images)
-            # The loss in float32: softmax/KL over many bins is where half precision loses accuracy.
-            loss = loss_fn(tuple(o.float() for o in outputs), targets, weights)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            step += 1
-            loss_sum += loss.detach().double() * images.shape[0]
-            seen += images.shape[0]
-            if (i + 1) % LOG_EVERY == 0 or i + 1 == steps_per_epoch:
-                mean = loss_sum.item() / seen
-                if not math.isfinite(mean):
-                    raise FloatingPointError(f"loss became {mean} at epoch {epoch + 1}, step {step}; "
-                                             "lower lr or enable grad_clip")
-                bar.set_postfix(loss=f"{mean:.4g}", img_s=f"{seen * info.world_size / (time.perf_counter() - t0):.0f}")
-                if writer is not None:
-                    writer.add_scalar("train/loss", mean, step)
-            bar.update(1)
+        loss_sum, seen, step = _train_epoch(train_model, loader, steps_per_epoch, loss_fn, optimizer, scheduler,
+                                            scaler, cfg, device, amp_dtype, step, bar, writer, info.world_size)
         bar.close()
-        total_loss, total_seen = D.all_reduce_sum([loss_sum.item(), float(seen)], device)
+        total_loss, total_seen = D.all_reduce_sum([loss_sum, float(seen)], device)
         elapsed = time.perf_counter() - t0
         record = dict(epoch=epoch + 1, step=step, lr=optimizer.param_groups[0]["lr"],
                       train_loss=total_loss / total_seen, images_per_s=total_seen / elapsed,
@@ -476,8 +387,8 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
                             scaler=scaler.state_dict(), epoch=epoch + 1, global_step=step, best_ap=best_ap,
                             history=history, rng=get_rng_state(), config=config_to_dict(cfg))
             if is_best:
-                _copy_file(out_dir / "last.pt", out_dir / "best.pt")
-            _write_history(out_dir, history)
+                copy_file(out_dir / "last.pt", out_dir / "best.pt")
+            write_history(out_dir, history)
             if writer is not None:
                 for k, v in record.items():
                     writer.add_scalar(f"epoch/{k}", v, epoch + 1)
@@ -489,6 +400,43 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
     if writer is not None:
         writer.close()
     return history
+
+
+def _train_epoch(train_model, loader, steps, loss_fn, optimizer, scheduler, scaler, cfg: TrainConfig, device,
+                 amp_dtype, step: int, bar, writer, world_size: int) -> tuple[float, int, int]:
+    """One epoch of at most ``steps`` optimiser steps. Returns (sum of sample losses, samples, global step)."""
+    train_model.train()
+    model = D.unwrap(train_model)
+    t0, seen, loss_sum = time.perf_counter(), 0, torch.zeros((), dtype=torch.float64, device=device)
+    for i, batch in enumerate(loader):
+        if i >= steps:
+            break
+        images, targets, weights = _to_device(batch, device, cfg.channels_last)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            outputs = train_model(images)
+        # The loss in float32: softmax/KL over many bins is where half precision loses accuracy.
+        loss = loss_fn(tuple(o.float() for o in outputs), targets, weights)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if cfg.grad_clip > 0:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()  # per step: warm-up and milestones are counted in optimiser steps
+        step += 1
+        loss_sum += loss.detach().double() * images.shape[0]
+        seen += images.shape[0]
+        if (i + 1) % LOG_EVERY == 0 or i + 1 == steps:  # .item() syncs a GPU, so only now and then
+            mean = loss_sum.item() / seen
+            if not math.isfinite(mean):
+                raise FloatingPointError(f"loss became {mean} at step {step}; lower lr or set grad_clip")
+            rate = seen * world_size / (time.perf_counter() - t0)
+            bar.set_postfix(loss=f"{mean:.4g}", img_s=f"{rate:.0f}")
+            if writer is not None:
+                writer.add_scalar("train/loss", mean, step)
+        bar.update(1)
+    return loss_sum.item(), seen, step
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -521,7 +469,7 @@ def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None 
         ckpt = load_checkpoint(source)
         cfg, state = config_from_dict(ckpt["config"]), ckpt["model"]
     cfg = cfg.replace(**overrides)
-    with _threads(cfg.threads):
+    with D.cpu_threads(cfg.threads):
         return _evaluate(cfg, state, model, val_set, codec, out_json)
 
 
@@ -539,36 +487,6 @@ def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json) -> dict[
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
     return _validate(model, val_set, codec, cfg, device, resolve_amp(cfg.amp, device), None, out_json)
-
-
-def train_and_evaluate(overrides: dict[str, Any], run_dir, variants: tuple[str, ...] = ("default",)) -> dict:
-    """Train ``TrainConfig(**overrides)`` in ``run_dir`` (resuming a checkpoint found there), then evaluate
-    each variant: "default" as trained, or a heatmap refinement ("none", "quarter", "dark").
-
-    This is the trainer of :func:`simcc_lab.experiments.run_grid`. Returns ``{"metrics": {variant: dict},
-    "params_m", "gflops", "train_images_per_s", "epochs", "history"}``.
-    """
-    from .models import count_params_flops
-
-    cfg = config_from_dict(dict(overrides, out_dir=str(run_dir), resume=True))
-    history = fit(cfg)
-    if not D.env_info().is_main:  # (fit has left the process group, so ask the environment)
-        return {}
-    ckpt = Path(run_dir) / "last.pt"
-    metrics = {v: evaluate(ckpt, **({} if v == "default" else {"refinement": v})) for v in variants}
-    codec = build_codec(cfg)
-    model = build_model_for(cfg, codec, _num_keypoints(cfg))
-    cost = count_params_flops(model, cfg.input_size)
-    speeds = [h["images_per_s"] for h in history]
-    return dict(metrics=metrics, params_m=cost["params"]["total"] / 1e6, gflops=cost["gflops"]["total"],
-                train_images_per_s=float(np.median(speeds)) if speeds else None, epochs=len(history),
-                history=history)
-
-
-def _num_keypoints(cfg: TrainConfig) -> int:
-    from .data.coco import load_annotations
-
-    return load_annotations(_data_paths(cfg, D.DistInfo())["val"][0]).spec.num_keypoints
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -367,7 +367,6 @@ def synth_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("synth-cache")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["synth-simcc-64-tiny", "synth-heatmap-64-tiny"])
 def test_tiny_preset_trains_resumes_and_evaluates(preset, synth_cache, tmp_path):
     cfg = C.config_from_preset(preset, out_dir=str(tmp_path / "run"), cache_dir=str(synth_cache))
@@ -384,7 +383,6 @@ def test_tiny_preset_trains_resumes_and_evaluates(preset, synth_cache, tmp_path)
         assert np.isfinite(m["pixel_error"])
 
 
-@pytest.mark.slow
 def test_cli_train_then_eval(synth_cache, tmp_path, capsys):
     from simcc_lab.cli import main
 
@@ -415,13 +413,3 @@ def test_metrics_of_exact_and_codec_decoded_keypoints(synth_cache):
     assert m["AP"] > 0.9 and 0 < m["pixel_error"] < 1.0 / cfg.k  # within a bin
     shifted = dict(exact, kpts_input=meta["kpts_input"] + 6.0)  # 6 input px off: OKS collapses
     assert engine.compute_metrics(shifted, val, cfg.input_size)["AP"] < 0.5
-
-
-@pytest.mark.slow
-def test_train_and_evaluate_is_the_experiment_runners_trainer(synth_cache, tmp_path):
-    overrides = dict(C.PRESETS["synth-heatmap-64-tiny"], cache_dir=str(synth_cache), epochs=1)
-    result = engine.train_and_evaluate(overrides, tmp_path / "run", variants=("none", "dark"))
-    assert set(result["metrics"]) == {"none", "dark"} and result["epochs"] == 1
-    assert result["params_m"] > 0 and result["gflops"] > 0 and result["train_images_per_s"] > 0
-    again = engine.train_and_evaluate(overrides, tmp_path / "run", variants=("none",))  # resumes: no training
-    assert again["history"] == result["history"]
