@@ -107,9 +107,12 @@ def _base_config(mode: str) -> dict[str, Any]:
     # Shared by quick and full: the Adam recipe of the paper with the lr kept high for most of a short
     # schedule (drops at 80% and 95%), light augmentation so that short runs learn the task, flip test on.
     recipe = dict(dataset="synthpose", lr=2e-3, milestones=(0.8, 0.95), warmup_steps=30, rotation_factor=15.0,
-                  scale_factor=0.25, sigma=2.0, hm_sigma=1.5, flip_test=True, progress=False, eval_every=0)
+                  scale_factor=0.25, sigma=3.0, hm_sigma=1.5, flip_test=True, progress=False, eval_every=0)
     if mode == "quick":  # 2 CPU cores, the whole grid in about 30 minutes
-        return dict(recipe, synth_train_images=500, synth_val_images=100, epochs=10, batch_size=32, workers=1)
+        # One torch thread and one loader process: on 2 cores, two intra-op threads ran ~9x slower
+        # (docs/training.md).
+        return dict(recipe, synth_train_images=500, synth_val_images=100, epochs=10, batch_size=32, workers=1,
+                    threads=1)
     if mode == "full":  # a GPU: more data, longer schedules
         return dict(recipe, synth_train_images=20000, synth_val_images=1000, epochs=60, batch_size=128, workers=8)
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -265,21 +268,76 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
     results = {}
     for i, run in enumerate(runs, 1):
         path = result_path(out_dir, run)
+        overrides = dict(grid.base, **run.config_overrides())
         if path.exists():
             with path.open() as f:
-                results[run.key] = json.load(f)
-            progress(f"[{i}/{len(runs)}] {run.key}: done earlier, skipped")
-            continue
+                earlier = json.load(f)
+            changed = _changed_fields(earlier.get("overrides"), overrides)
+            if not changed:
+                results[run.key] = earlier
+                progress(f"[{i}/{len(runs)}] {run.key}: done earlier, skipped")
+                continue
+            # A result of another recipe is not this run's result: train again, keep the old file beside it.
+            _set_aside(path)
+            progress(f"[{i}/{len(runs)}] {run.key}: recipe changed ({', '.join(changed)}); earlier result kept "
+                     f"as {path.name}.stale")
         progress(f"[{i}/{len(runs)}] {run.key}: training")
         t0 = time.perf_counter()
-        overrides = dict(grid.base, **run.config_overrides())
-        result = trainer(run, overrides, work_dir / run.key)
+        run_dir = work_dir / run.key
+        changed = _changed_fields(_checkpoint_config(run_dir), _full_config(overrides))
+        if changed:  # resuming would continue a different recipe: start afresh, keep the old run
+            moved = _set_aside(run_dir)
+            progress(f"[{i}/{len(runs)}] {run.key}: checkpoint from another recipe ({', '.join(changed)}) "
+                     f"moved to {moved}")
+        result = trainer(run, overrides, run_dir)
         result = dict(result, run=run.name, key=run.key, seed=run.seed, overrides=_jsonable(overrides),
                       wall_s=round(time.perf_counter() - t0, 1))
         io.write_json(path, result)
         results[run.key] = result
         progress(f"[{i}/{len(runs)}] {run.key}: {_summary(result)} in {result['wall_s']:.0f} s")
     return results
+
+
+# Recipe fields that do not change what a run trains (where and how fast it runs).
+_NON_RECIPE = {"workers", "threads", "device", "progress", "tensorboard", "eval_every", "cache_dir", "coco_root",
+               "out_dir", "resume"}
+
+
+def _changed_fields(earlier: dict | None, now: dict) -> list[str]:
+    """Recipe fields whose values differ between an earlier run's overrides and the current ones."""
+    if earlier is None:
+        return []
+    now = _jsonable(now)
+    keys = (set(earlier) | set(now)) - _NON_RECIPE
+    return sorted(k for k in keys if earlier.get(k) != now.get(k))
+
+
+def _checkpoint_config(run_dir: Path) -> dict | None:
+    """The whole config stored in ``run_dir/last.pt``, or None when there is no checkpoint."""
+    ckpt = Path(run_dir) / "last.pt"
+    if not ckpt.is_file():
+        return None
+    from .checkpoint import load_checkpoint
+
+    return load_checkpoint(ckpt)["config"]
+
+
+def _full_config(overrides: dict) -> dict:
+    """Every TrainConfig field for ``overrides`` (defaults filled in), as stored in checkpoints."""
+    from .config import config_from_preset, config_to_dict
+
+    return config_to_dict(config_from_preset(None, **overrides))
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``path.stale`` (``.stale2``, ... when taken) so that nothing is lost."""
+    path = Path(path)
+    target, n = path.with_name(path.name + ".stale"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.stale{n}")
+    path.rename(target)
+    return target
 
 
 def _summary(result: dict) -> str:

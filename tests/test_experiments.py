@@ -59,6 +59,22 @@ def test_rerun_skips_finished_runs_and_resumes_after_interruption(tmp_path):
     assert len(results) == len(g.runs)
 
 
+def test_a_changed_recipe_retrains_and_keeps_the_old_result(tmp_path):
+    g = experiments.build_grid("tiny")
+    calls = []
+    experiments.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=lambda s: None)
+    first = list(calls)
+    calls.clear()
+    g.base["threads"] = 1  # where it runs, not what it trains: still done
+    experiments.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=lambda s: None)
+    assert calls == []
+    g.base["epochs"] += 1  # another recipe: trained again, the old result set aside
+    messages = []
+    experiments.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=messages.append)
+    assert calls == first and any("recipe changed (epochs)" in m for m in messages)
+    assert len(list((tmp_path / "results").glob("*.json.stale"))) == len(first)
+
+
 def test_report_has_tables_verdicts_and_figures(tmp_path):
     g = experiments.build_grid("quick")
     results = experiments.run_grid(g, tmp_path, trainer=fake_trainer([]), progress=lambda s: None)
