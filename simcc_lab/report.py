@@ -122,7 +122,8 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
                         "partly" if most else "does not",
                         "quarter-offset gain " + ", ".join(f"{g}: {x:+.1f}" for g, x in zip(groups, post))))
         else:
-            out.append(("trend across input sizes", "not run", "results for one input size only"))
+            out.append(("trend across input sizes", "not run",
+                        "one input size only (quick mode trains 64x64; `--mode full` adds 128x128 and 256x192)"))
     elif exp.name == "k":
         for g in groups:
             cells = {r.label: get(r.label, g) for r in exp.rows if r.group == g}

@@ -86,7 +86,12 @@ def test_report_has_tables_verdicts_and_figures(tmp_path):
     # fake numbers: SimCC (base) beats heatmap none by 0.1 AP-fraction = 10 points -> reproduces
     res = dict((p, v) for p, v, _ in report.verdicts(g.experiments["resolution"], results))
     assert res["SimCC beats heatmap without post-processing at 64x64"] == "reproduces"
-    # fake gap is constant across sizes, so "shrinks" must not be claimed
+    assert res["trend across input sizes"] == "not run"  # quick mode trains 64x64 only
+    # the full grid has three sizes; the fake gap is constant across them, so "shrinks" must not be claimed
+    full = experiments.build_grid("full")
+    full_results = experiments.run_grid(full, tmp_path / "full", trainer=fake_trainer([]), only=("resolution",),
+                                        progress=lambda s: None)
+    res = dict((p, v) for p, v, _ in report.verdicts(full.experiments["resolution"], full_results))
     assert res["the SimCC - heatmap gap shrinks as resolution grows"] == "does not"
     # the paper column shows the mean over the paper's four backbones: SimCC at 64x64 = (40.8+62.8+56.4+59.7)/4
     assert "| 64x64 | SimCC (Gaussian, k=2) | 54.9 | " in text
@@ -126,3 +131,19 @@ def test_tiny_grid_end_to_end_with_the_real_engine(tmp_path, monkeypatch):
     text = report.write_report(g, results, tmp_path, "simcc-lab reproduce --mode tiny --only resolution", 1.0,
                                only=("resolution",)).read_text()
     assert "Heatmap vs SimCC across input sizes" in text and (tmp_path / "resolution.png").exists()
+
+
+def stand_in_trainer(run, overrides, run_dir):
+    """Module-level (picklable) stand-in for the parallel runner."""
+    return fake_trainer([])(run, overrides, run_dir)
+
+
+def test_parallel_jobs_give_the_same_results_as_one_job(tmp_path):
+    g = experiments.build_grid("tiny")
+    one = experiments.run_grid(g, tmp_path / "a", trainer=stand_in_trainer, progress=lambda s: None)
+    two = experiments.run_grid(g, tmp_path / "b", trainer=stand_in_trainer, progress=lambda s: None, jobs=2)
+    strip = lambda rs: {k: {f: v for f, v in r.items() if f != "wall_s"} for k, r in rs.items()}  # noqa: E731
+    assert strip(one) == strip(two) and len(two) == len(g.runs)
+    assert sorted(p.name for p in (tmp_path / "b" / "results").iterdir()) == sorted(f"{k}.json" for k in two)
+    with pytest.raises(ValueError, match="jobs"):
+        experiments.run_grid(g, tmp_path / "c", trainer=stand_in_trainer, jobs=0)
