@@ -11,6 +11,7 @@ The report (report.py) turns the result files into tables, verdicts and figures.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,7 +314,8 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
     import multiprocessing as mp
 
     # spawn, not fork: a forked child would inherit the parent's torch thread pools and locks
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         started = {}
         for i, run, overrides, run_dir in todo:
             progress(f"[{i}/{len(runs)}] {run.key}: queued")
@@ -327,6 +329,19 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
             pool.shutdown(wait=False, cancel_futures=True)  # finished runs are saved; the rest resume later
             raise
     return results
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when ``parent`` is gone (killed runners must not leave
+    orphans training in the background; Ctrl-C reaches the workers anyway). Checkpoints make it safe."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _timed(trainer: Trainer, run: Run, overrides: dict, run_dir: Path) -> tuple[dict, float]:
@@ -464,8 +479,6 @@ def register_cli(sub) -> None:
 def default_jobs() -> int:
     """Runs at once: 1 on a GPU (one run fills it), else one per CPU core up to 4 (each run uses one thread
     for its model and shares the cores with its data loader)."""
-    import os
-
     import torch
 
     if torch.cuda.is_available():
@@ -491,7 +504,16 @@ def _cli_reproduce(args) -> int:
                            work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
     command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else f"simcc-lab reproduce --mode {args.mode}"
-    wall = None if args.report_only else time.perf_counter() - t0
-    path = report.write_report(grid, results, args.out, command, wall, only=tuple(args.only))
+    run_file, recorded = Path(args.out) / "RUN.json", None
+    if args.report_only:
+        wall = None
+        if run_file.is_file():  # the invocation that trained: its command and wall time, not ours
+            with run_file.open() as f:
+                recorded = json.load(f)
+    else:
+        wall = time.perf_counter() - t0
+        io.write_json(run_file, dict(command=command, wall_s=round(wall, 1), runs=len(results),
+                                     jobs=args.jobs or default_jobs(), only=list(args.only)))
+    path = report.write_report(grid, results, args.out, command, wall, only=tuple(args.only), recorded=recorded)
     print(f"report: {path}")
     return 0

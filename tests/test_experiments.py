@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +149,76 @@ def test_parallel_jobs_give_the_same_results_as_one_job(tmp_path):
     assert sorted(p.name for p in (tmp_path / "b" / "results").iterdir()) == sorted(f"{k}.json" for k in two)
     with pytest.raises(ValueError, match="jobs"):
         experiments.run_grid(g, tmp_path / "c", trainer=stand_in_trainer, jobs=0)
+
+
+def test_report_only_shows_the_training_invocation(tmp_path, monkeypatch, capsys):
+    """--report-only keeps the command and wall time of the run that trained (RUN.json), not its own."""
+    from simcc_lab.cli import main
+
+    monkeypatch.setattr(experiments, "train_and_evaluate", stand_in_trainer)
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--mode", "tiny", "--out", str(out), "--work-dir", str(tmp_path / "w"),
+                 "--jobs", "1"]) == 0
+    run = json.loads((out / "RUN.json").read_text())
+    assert run["runs"] == len(experiments.build_grid("tiny").runs) and run["wall_s"] >= 0
+    assert main(["reproduce", "--mode", "tiny", "--out", str(out), "--report-only"]) == 0
+    text = (out / "REPORT.md").read_text()
+    assert f"Results trained by `{run['command']}` in {run['wall_s'] / 60:.1f} min" in text
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process table from /proc (Linux)")
+def test_parallel_workers_end_when_the_runner_is_killed(tmp_path):
+    """A runner killed with SIGKILL must not leave its worker processes training on."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = f"""
+from simcc_lab import experiments
+if __name__ == "__main__":
+    import test_experiments
+    experiments.run_grid(experiments.build_grid("tiny"), {str(tmp_path)!r}, trainer=test_experiments.sleeper, jobs=2,
+                         progress=print)
+"""
+    (tmp_path / "runner.py").write_text(script)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "runner.py")], env=env, stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # wait until the runs are handed out
+        if "queued" in line:
+            break
+    time.sleep(3.0)
+    children = _children(proc.pid)
+    assert children, "the runner started no worker processes"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.5)
+    assert not any(_alive(p) for p in children), "orphaned workers still running"
+
+
+def sleeper(run, overrides, run_dir):
+    """A run that never finishes in the test's time (module-level: the worker imports it)."""
+    import time
+    time.sleep(120)
+
+
+def _children(pid):
+    """Process ids whose parent is ``pid``."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
