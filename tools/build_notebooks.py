@@ -451,8 +451,9 @@ for name in ("simcc", "heatmap"):
     for ref in (("none", "dark") if name == "heatmap" else ("none",)):
         print(f"{name} {ref}: AP {engine.evaluate(cfg, refinement=ref, progress=False)['AP']:.3f}")"""),
     ("md", """**Conclusion.** The paper's mean gap shrinks from 64x64 to 256x192. At the codec level it does here too:
-the oracle gap between SimCC and an argmax heatmap is largest at 64x64 and (nearly) gone at 256x192, and DARK
-closes most of it from 128x128 on; that is the mechanism the paper argues from. Whether trained networks
+the oracle gap between SimCC and an argmax heatmap is largest at 64x64 and (nearly) gone at 256x192, and on
+noise-free targets DARK closes almost all of it at every size; that is the mechanism the paper argues from
+(DARK needs clean Gaussian maps, which trained networks do not output exactly). Whether trained networks
 follow it is the table above: our committed quick run (compact CNN, SynthPose, 64x64 only) says whether
 SimCC beats the heatmap there, and the trend across sizes is left to `--mode full` (`reports/REPORT.md`)."""),
 ]
