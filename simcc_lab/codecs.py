@@ -222,47 +222,21 @@ class SimCCCodec:
             elif self.smoothing == "equal":
                 labels = S.equal(bins, i0.float(), self.eps)
             else:
+                # offsets j - mu as (j - i0) - (mu - i0): integers minus a fraction, exact to ~1e-7 bins near the
+                # peak in float32 (j - mu directly would round mu by up to 3e-5 bins at N ~ 500); then the
+                # label is made in place, so the offsets array is the only one allocated
+                offsets = bins - i0.float()[:, None]
                 frac = pos[:, a] - i0 if self.centre == "continuous" else torch.zeros_like(i0)
-                radius = S.support_radius(self.smoothing, sigma, self.normalize)
-                if 2 * radius + 1 <= n // 2:  # the label is zero beyond the window: compute the window only
-                    labels = self._windowed(i0, frac, n, radius, sigma)
+                if self.centre == "continuous":
+                    offsets.sub_(frac.float()[:, None])
+                if self.smoothing == "gaussian":
+                    labels = S.gaussian_(offsets, sigma, self.normalize)
                 else:
-                    # offsets j - mu as (j - i0) - (mu - i0): integers minus a fraction, exact to ~1e-7 bins near
-                    # the peak in float32 (j - mu directly would round mu by up to 3e-5 bins at N ~ 500); the
-                    # label is then made in place, so the offsets array is the only one allocated
-                    offsets = bins - i0.float()[:, None]
-                    if self.centre == "continuous":
-                        offsets.sub_(frac.float()[:, None])
-                    labels = self._shape_(offsets, sigma, frac)
+                    labels = S.laplace_(offsets, sigma, frac, self.normalize)
             if bad is not None:
                 labels[bad] = 0.0
             out.append(labels)
         return out
-
-    def _shape_(self, offsets: torch.Tensor, sigma: float, frac: torch.Tensor) -> torch.Tensor:
-        """Gaussian or Laplace label from ``offsets = bins - mu`` (M, L), in place."""
-        if self.smoothing == "gaussian":
-            return S.gaussian_(offsets, sigma, self.normalize)
-        return S.laplace_(offsets, sigma, frac, self.normalize)
-
-    def _windowed(self, i0: torch.Tensor, frac: torch.Tensor, n: int, radius: int, sigma: float) -> torch.Tensor:
-        """Labels (M, n) made over the window i0 - R .. i0 + R only (outside it they are exactly 0,
-        :func:`smoothing.support_radius`): the same values as the full computation with ~n / (2R + 1) times
-        fewer exps. The windows are added into one flat zero buffer padded by R at each end, so a window
-        running past its row's end needs no special case: those entries are zeroed first and add nothing
-        to the neighbouring row."""
-        m, dev = i0.shape[0], i0.device
-        steps = torch.arange(-radius, radius + 1, device=dev)
-        offsets = steps.float().expand(m, -1).clone()  # (M, 2R + 1): j - i0
-        if self.centre == "continuous":
-            offsets.sub_(frac.float()[:, None])
-        window = self._shape_(offsets, sigma, frac)
-        cols = i0.long()[:, None] + steps  # label index of each window entry
-        window.masked_fill_((cols < 0) | (cols >= n), 0.0)
-        flat = torch.zeros(m * n + 2 * radius, dtype=torch.float32, device=dev)
-        index = cols.add_(torch.arange(radius, m * n + radius, n, device=dev)[:, None])
-        flat.scatter_add_(0, index.view(-1), window.view(-1))
-        return flat[radius:radius + m * n].view(m, n)
 
     def encode(self, keypoints, visible=None) -> SimCCTargets:
         """Targets for keypoints (..., K, 2) in input pixels with visibility (..., K) (None: all labelled).
