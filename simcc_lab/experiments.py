@@ -463,7 +463,8 @@ def register_cli(sub) -> None:
     """``simcc-lab reproduce --mode quick|full [--only NAME] [--seeds 0,1] [--out reports]``."""
     p = sub.add_parser("reproduce", help="run the paper's experiments on SynthPose and write the report")
     p.add_argument("--mode", choices=MODES, default="quick",
-                   help="quick: 2 CPU cores (measured 62.5 min, reports/RUN.json); full: a GPU, more data and seeds; tiny: seconds (tests)")
+                   help="quick: 2 CPU cores (measured 62.5 min, reports/RUN.json); "
+                        "full: a GPU, more data and seeds; tiny: seconds (tests)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run one experiment (repeatable): resolution, k, smoothing, upsampling, crowded, backbone")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0 in quick mode, 0,1,2 in full)")
