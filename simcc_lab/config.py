@@ -124,6 +124,11 @@ class TrainConfig:
         return dataclasses.replace(self, **_coerce(changes))
 
 
+# Fields that say where and how fast a run goes, not what it trains or how it is scored.
+RUN_FIELDS = frozenset({"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard",
+                        "eval_every", "cache_dir", "coco_root"})
+
+
 # Shared by the quick SynthPose presets: data, schedule and CPU settings.
 _QUICK = dict(synth_train_images=1000, synth_val_images=60, epochs=12, batch_size=32, lr=2e-3, warmup_steps=50,
               rotation_factor=30.0, scale_factor=0.25, workers=1, threads=1, eval_every=3)

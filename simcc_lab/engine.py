@@ -31,8 +31,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import distributed as D
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (TrainConfig, add_config_arguments, build_augment, build_codec, config_from_dict,
-                     config_from_preset, config_to_dict, overrides_from_args)
+from .config import (RUN_FIELDS, TrainConfig, add_config_arguments, build_augment, build_codec,
+                     config_from_dict, config_from_preset, config_to_dict, overrides_from_args)
 from .distributed import resolve_amp, select_device
 from .io import write_json
 
@@ -259,9 +259,9 @@ def _resume_path(cfg: TrainConfig, out_dir: Path) -> Path | None:
     return path
 
 
-# Fields that may change between a run and its resumption without changing what is trained.
-_RUN_FIELDS = {"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard", "eval_every",
-               "flip_test", "refinement", "cache_dir", "coco_root"}
+# Fields that may change between a run and its resumption without changing what is trained: where and
+# how fast it runs (config.RUN_FIELDS) and how it is evaluated.
+_RUN_FIELDS = RUN_FIELDS | {"flip_test", "refinement"}
 
 
 def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=None, val_set=None,

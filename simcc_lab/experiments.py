@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import io
+from .config import RUN_FIELDS
 
 MODES = ("tiny", "quick", "full")
 HEATMAP_VARIANTS = ("none", "quarter", "dark")
@@ -375,17 +376,12 @@ def _prepare_data(overrides_list) -> None:
             engine._data_paths(cfg, engine.D.env_info())
 
 
-# Recipe fields that do not change what a run trains (where and how fast it runs).
-_NON_RECIPE = {"workers", "threads", "device", "progress", "tensorboard", "eval_every", "cache_dir", "coco_root",
-               "out_dir", "resume"}
-
-
 def _changed_fields(earlier: dict | None, now: dict) -> list[str]:
     """Recipe fields whose values differ between an earlier run's overrides and the current ones."""
     if earlier is None:
         return []
     now = _jsonable(now)
-    keys = (set(earlier) | set(now)) - _NON_RECIPE
+    keys = (set(earlier) | set(now)) - RUN_FIELDS
     return sorted(k for k in keys if earlier.get(k) != now.get(k))
 
 
