@@ -110,10 +110,10 @@ def _base_config(mode: str) -> dict[str, Any]:
     # schedule (drops at 80% and 95%), light augmentation so that short runs learn the task, flip test on.
     recipe = dict(dataset="synthpose", lr=2e-3, milestones=(0.8, 0.95), warmup_steps=30, rotation_factor=15.0,
                   scale_factor=0.25, sigma=3.0, hm_sigma=1.5, flip_test=True, progress=False, eval_every=0)
-    if mode == "quick":  # 2 CPU cores, the whole grid in about 30 minutes
+    if mode == "quick":  # 2 CPU cores, the whole grid in under 30 minutes
         # One torch thread and one loader process: on 2 cores, two intra-op threads ran ~9x slower
-        # (docs/training.md).
-        return dict(recipe, synth_train_images=500, synth_val_images=100, epochs=10, batch_size=32, workers=1,
+        # (docs/training.md). 8 epochs of ~1250 person crops: 10 took 62.5 min for the grid with 2 jobs.
+        return dict(recipe, synth_train_images=500, synth_val_images=100, epochs=8, batch_size=32, workers=1,
                     threads=1)
     if mode == "full":  # a GPU: more data, longer schedules
         return dict(recipe, synth_train_images=20000, synth_val_images=1000, epochs=60, batch_size=128, workers=8)
@@ -177,19 +177,26 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     g.experiments["smoothing"] = Experiment("smoothing", "Label smoothing", "Which label shape trains best?",
                                             "Gaussian / Laplace > equal > none.", tuple(rows))
 
-    # 4. upsampling
+    # 4. upsampling: SimCC with and without the heatmap head's own deconvolutions, as the paper's
+    # SimBa-SimCC keeps SimpleBaseline's. The compact CNN (stride 8) needs one to reach heatmap stride 4;
+    # three would upsample 8x8 features to 64x64 maps (stride 1): 2550 s on one core, ~10x a plain run.
+    n = _heatmap_deconvs(base)
+    up = f"{n} deconv{'s' if n > 1 else ''}"
     rows = [Row("SimCC, no deconv", "64x64", simcc("simcc-k2-gauss-64x64")),
-            Row("SimCC + 3 deconvs", "64x64", simcc("simcc-k2-gauss-deconv3-64x64", deconvs=3)),
-            Row("heatmap, 3 deconvs (DARK)", "64x64", heatmap("heatmap-64x64"), "dark")]
+            Row(f"SimCC + {up} (as the heatmap head)", "64x64", simcc(f"simcc-k2-gauss-deconv{n}-64x64", deconvs=n)),
+            Row(f"heatmap, {up} (DARK)", "64x64", heatmap("heatmap-64x64"), "dark")]
     g.experiments["upsampling"] = Experiment(
         "upsampling", "Upsampling (deconvolution) layers", "Does SimCC need the deconvolution upsampling?",
         "Removing the deconvs leaves SimCC's AP almost unchanged while saving much compute.", tuple(rows))
 
     # 5. crowded scenes
     rows = []
+    # Crowded images hold ~2.5x the people (3104 vs 1247 crops in 500 images): quick mode takes 200 images,
+    # about as many crops, so that a crowded run costs what the others do.
+    crowd = dict(crowded=True) if full else dict(crowded=True, synth_train_images=200)
     for s in (("64x64", "128x128") if full else ("64x64",)):  # quick: 64x64 only, to fit its 30 minutes
-        hm = heatmap(f"heatmap-crowded-{s}", s, crowded=True)
-        sc = simcc(f"simcc-k2-gauss-crowded-{s}", s, crowded=True)
+        hm = heatmap(f"heatmap-crowded-{s}", s, **crowd)
+        sc = simcc(f"simcc-k2-gauss-crowded-{s}", s, **crowd)
         hm_paper, sc_paper = (42.4, 46.5) if s == "64x64" else (None, None)
         rows += [Row("heatmap + DARK", s, hm, "dark", hm_paper), Row("heatmap, no post-processing", s, hm, "none"),
                  Row("SimCC (Gaussian, k=2)", s, sc, "default", sc_paper)]
@@ -212,6 +219,19 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
                                            "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "
                                            "backbones.", tuple(rows))
     return g
+
+
+def _heatmap_deconvs(base: dict) -> int:
+    """Deconvolutions the compact CNN's heatmap head uses with the grid's heatmap stride (1 at stride 4)."""
+    import inspect
+    from types import SimpleNamespace
+
+    from .config import TrainConfig
+    from .models import default_deconvs
+    from .models.backbones import CompactCNN
+
+    backbone_stride = inspect.signature(CompactCNN).parameters["stride"].default
+    return default_deconvs("heatmap", backbone_stride, SimpleNamespace(stride=base.get("stride", TrainConfig.stride)))
 
 
 def _paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
@@ -320,7 +340,10 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
         started = {}
         for i, run, overrides, run_dir in todo:
             progress(f"[{i}/{len(runs)}] {run.key}: queued")
-            started[pool.submit(_timed, trainer, run, overrides, run_dir)] = (i, run, overrides)
+            # On CPU, no loader process: with one run per core a loader would share the cores with the
+            # trainers (2 epochs of two runs side by side: 36 s with workers=0 vs 39 s with workers=1).
+            ov = overrides if _has_gpu() else dict(overrides, workers=0)
+            started[pool.submit(_timed, trainer, run, ov, run_dir)] = (i, run, overrides)
         try:
             for fut in cf.as_completed(started):
                 i, run, overrides = started[fut]
@@ -330,6 +353,12 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
             pool.shutdown(wait=False, cancel_futures=True)  # finished runs are saved; the rest resume later
             raise
     return results
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -352,9 +381,11 @@ def _timed(trainer: Trainer, run: Run, overrides: dict, run_dir: Path) -> tuple[
 
 
 def _cost(overrides: dict) -> float:
-    """Rough relative cost of a run: input pixels x epochs."""
+    """Rough relative cost of a run: input pixels x epochs x people (crowded images hold ~2.5x)."""
     w, h = overrides.get("input_size", (64, 64))
-    return w * h * overrides.get("epochs", 1) * (2.0 if overrides.get("backbone") == "transformer" else 1.0)
+    people = overrides.get("synth_train_images", 1) * (2.5 if overrides.get("crowded") else 1.0)
+    heavy = 1.4 if overrides.get("codec") == "heatmap" or overrides.get("deconvs") else 1.0  # measured step times
+    return w * h * overrides.get("epochs", 1) * people * heavy
 
 
 _DATA_FIELDS = ("dataset", "synth_train_images", "synth_val_images", "synth_image_size", "crowded", "data_seed",
@@ -459,7 +490,7 @@ def register_cli(sub) -> None:
     """``simcc-lab reproduce --mode quick|full [--only NAME] [--seeds 0,1] [--out reports]``."""
     p = sub.add_parser("reproduce", help="run the paper's experiments on SynthPose and write the report")
     p.add_argument("--mode", choices=MODES, default="quick",
-                   help="quick: 2 CPU cores (measured 62.5 min, reports/RUN.json); "
+                   help="quick: 2 CPU cores, under 30 min (the measured time is in reports/RUN.json); "
                         "full: a GPU, more data and seeds; tiny: seconds (tests)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run one experiment (repeatable): resolution, k, smoothing, upsampling, crowded, backbone")
@@ -474,8 +505,8 @@ def register_cli(sub) -> None:
 
 
 def default_jobs() -> int:
-    """Runs at once: 1 on a GPU (one run fills it), else one per CPU core up to 4 (each run uses one thread
-    for its model and shares the cores with its data loader)."""
+    """Runs at once: 1 on a GPU (one run fills it), else one per CPU core up to 4 (each run then uses one
+    thread and loads its own data)."""
     import torch
 
     if torch.cuda.is_available():
