@@ -130,7 +130,7 @@ RUN_FIELDS = frozenset({"resume", "out_dir", "workers", "threads", "device", "pr
 
 
 # Shared by the quick SynthPose presets: data, schedule and CPU settings.
-_QUICK = dict(synth_train_images=1000, synth_val_images=60, epochs=12, batch_size=32, lr=2e-3, warmup_steps=50,
+_QUICK = dict(synth_train_images=500, synth_val_images=100, epochs=12, batch_size=32, lr=2e-3, warmup_steps=50,
               rotation_factor=30.0, scale_factor=0.25, workers=1, threads=1, eval_every=3)
 
 # Presets: overrides on top of the TrainConfig defaults.

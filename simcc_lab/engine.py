@@ -37,7 +37,7 @@ from .distributed import resolve_amp, select_device
 from .io import write_json
 
 __all__ = ["fit", "evaluate", "predict", "compute_metrics", "select_device", "resolve_amp", "lr_factor",
-           "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS"]
+           "data_paths", "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS"]
 
 WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
 LOG_EVERY = 10       # optimiser steps between progress updates (each one syncs the GPU)
@@ -78,7 +78,10 @@ def lr_factor(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
 # ---------------------------------------------------------------------------------------------------
 # Data and model from a config
 # ---------------------------------------------------------------------------------------------------
-def _data_paths(cfg: TrainConfig, info: D.DistInfo) -> dict[str, tuple[Path, Path]]:
+def data_paths(cfg: TrainConfig, info: D.DistInfo | None = None) -> dict[str, tuple[Path, Path]]:
+    """``{"train": (annotation file, image folder), "val": (...)}`` of the config's data set; SynthPose is
+    generated into its cache first when not there (by rank 0; the other ranks wait)."""
+    info = info or D.env_info()
     if cfg.dataset == "coco":
         from .data.coco import coco_paths
 
@@ -102,7 +105,7 @@ def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None):
     """(train TopDownDataset, val TopDownDataset) of the config's data set."""
     from .data.coco import TopDownDataset
 
-    paths = _data_paths(cfg, info or D.env_info())
+    paths = data_paths(cfg, info)
     train = TopDownDataset(*paths["train"], cfg.input_size, codec, train=True, augment=build_augment(cfg),
                            seed=cfg.seed)
     val = TopDownDataset(*paths["val"], cfg.input_size, codec, train=False,

@@ -400,3 +400,17 @@ def test_labels_equal_the_shape_function_up_to_the_edges(smoothing, centre):
     expected = shape(bins, mu, param)
     np.testing.assert_allclose(t.x[0], expected, rtol=2e-5, atol=1e-12)
     assert (t.x[0][np.abs(bins[None] - np.floor(mu[:, None] + 0.5)) > S.support_radius(smoothing, 2.0)] == 0).all()
+
+
+@pytest.mark.parametrize("smoothing", ["gaussian", "laplace"])
+def test_labels_on_an_axis_shorter_than_the_label_window(smoothing):
+    """Where the label window (2R + 1 bins) is wider than the axis the codec computes every bin: the labels
+    still equal the shape function (the long-axis case is the test above)."""
+    codec = SimCCCodec((12, 10), k=1.5, smoothing=smoothing, sigma=4.0)
+    assert 2 * S.support_radius(smoothing, 4.0) + 1 > codec.simcc_size[0]
+    xs = np.array([-0.5, 0.2, 5.5, 11.4], np.float32)
+    t = codec.encode(np.stack([xs, np.full_like(xs, 3.0)], -1)[None], np.ones((1, 4), np.float32))
+    bins = np.arange(codec.simcc_size[0], dtype=np.float64)
+    shape = S.gaussian if smoothing == "gaussian" else S.laplace
+    np.testing.assert_allclose(t.x[0], shape(bins, codec.bin_positions(xs.astype(np.float64)), 4.0),
+                               rtol=2e-5, atol=1e-12)
