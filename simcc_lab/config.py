@@ -135,9 +135,10 @@ _QUICK = dict(synth_train_images=500, synth_val_images=100, epochs=12, batch_siz
 
 # Presets: overrides on top of the TrainConfig defaults.
 PRESETS: dict[str, dict[str, Any]] = {
-    # Quick CPU runs on SynthPose at 64x64 with the compact CNN: about 4 minutes each on 2 CPU cores
-    # (~140 images/s with one torch thread plus one loader process; results in docs/training.md).
-    # Tuned: 1000 images (~2500 people) x 12 epochs; SimCC sigma 3 bins; heatmap sigma 2 px (1.0 worse, 1.5 equal).
+    # Quick CPU runs on SynthPose at 64x64 with the compact CNN: 3 min (SimCC) and 4 min (heatmap) on 2 CPU
+    # cores (~95 images/s with one torch thread plus one loader process; results in docs/training.md).
+    # 500 images (the quick reproduction's data, ~1250 people) x 12 epochs: 1000 images took 6 min on a slower
+    # machine. SimCC sigma 3 bins; heatmap sigma 2 px (1.0 worse, 1.5 equal).
     "synth-simcc-64": dict(codec="simcc", k=2.0, smoothing="gaussian", sigma=3.0, input_size=(64, 64),
                            **_QUICK),
     "synth-heatmap-64": dict(codec="heatmap", stride=4, hm_sigma=2.0, encoding="biased", refinement="none",
