@@ -121,7 +121,10 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
                         "reproduces" if most and post[0] - max(post[1:]) > MARGIN_AP else
                         "partly" if most else "does not",
                         "quarter-offset gain " + ", ".join(f"{g}: {x:+.1f}" for g, x in zip(groups, post))))
-        else:
+        else:  # one size: whether post-processing matters there; how much that changes with size needs more
+            g = groups[0]
+            out.append(compare(f"heatmaps need post-processing at {g} (quarter offset beats none)",
+                               get(quarter, g), get(none, g), "heatmap+quarter", "heatmap"))
             out.append(("trend across input sizes", "not run",
                         "one input size only (quick mode trains 64x64; `--mode full` adds 128x128 and 256x192)"))
     elif exp.name == "k":

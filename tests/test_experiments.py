@@ -89,6 +89,8 @@ def test_report_has_tables_verdicts_and_figures(tmp_path):
     res = dict((p, v) for p, v, _ in report.verdicts(g.experiments["resolution"], results))
     assert res["SimCC beats heatmap without post-processing at 64x64"] == "reproduces"
     assert res["trend across input sizes"] == "not run"  # quick mode trains 64x64 only
+    # one size still says whether post-processing matters there: quarter beats none by 5 points (fake)
+    assert res["heatmaps need post-processing at 64x64 (quarter offset beats none)"] == "reproduces"
     # the full grid has three sizes; the fake gap is constant across them, so "shrinks" must not be claimed
     full = experiments.build_grid("full")
     full_results = experiments.run_grid(full, tmp_path / "full", trainer=fake_trainer([]), only=("resolution",),
