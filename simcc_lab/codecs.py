@@ -241,16 +241,12 @@ class SimCCCodec:
         w = 2 * r + 1
         if w < n:
             start = (i0 - r).clamp_(0, n - w)  # window [start, start + w) holds all of [i0 - r, i0 + r] in the axis
-            first = start - i0
         else:
-            first = torch.zeros_like(i0)
-            w = n
+            start, w = torch.zeros_like(i0), n
         # offsets j - mu as (j - i0) - (mu - i0): integers minus a fraction, exact to ~1e-7 bins near the
         # peak in float32 (j - mu directly would round mu by up to 3e-5 bins at N ~ 500); the label is then
         # made in place over them
-        offsets = torch.arange(w, dtype=torch.float32, device=pos.device) + first.float()[:, None]
-        if w == n:
-            offsets.sub_(i0.float()[:, None])
+        offsets = torch.arange(w, dtype=torch.float32, device=pos.device) + (start - i0).float()[:, None]
         frac = pos - i0 if self.centre == "continuous" else torch.zeros_like(i0)
         if self.centre == "continuous":
             offsets.sub_(frac.float()[:, None])
