@@ -278,7 +278,8 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
             :func:`train_and_evaluate`). It must resume from ``run_dir`` when a checkpoint is there.
         only: experiment names to run (default all).
         jobs: runs trained at once, each in its own process (``trainer`` must then be picklable: a
-            module-level function). On CPU each run uses one thread, so jobs = cores uses the machine.
+            module-level function). On CPU each run uses one thread and loads its own data (no loader
+            process), so jobs = cores uses the machine.
     Returns: results by run key (finished ones, including those found on disk).
     """
     unknown = set(only) - set(grid.experiments)
