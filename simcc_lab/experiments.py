@@ -222,16 +222,12 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
 
 
 def _heatmap_deconvs(base: dict) -> int:
-    """Deconvolutions the compact CNN's heatmap head uses with the grid's heatmap stride (1 at stride 4)."""
-    import inspect
-    from types import SimpleNamespace
+    """Deconvolutions of the heatmap head the grid's base config builds (1 for the compact CNN at stride 4)."""
+    from .config import build_codec, config_from_preset
+    from .models import build_model
 
-    from .config import TrainConfig
-    from .models import default_deconvs
-    from .models.backbones import CompactCNN
-
-    backbone_stride = inspect.signature(CompactCNN).parameters["stride"].default
-    return default_deconvs("heatmap", backbone_stride, SimpleNamespace(stride=base.get("stride", TrainConfig.stride)))
+    cfg = config_from_preset(None, **dict(base, codec="heatmap"))
+    return build_model(cfg.backbone, build_codec(cfg)).head.deconvs
 
 
 def _paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
@@ -336,15 +332,17 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
     import multiprocessing as mp
 
     # spawn, not fork: a forked child would inherit the parent's torch thread pools and locks
+    import torch
+
+    # On CPU, no loader process: with one run per core a loader would share the cores with the trainers
+    # (2 epochs of two runs side by side: 36 s with workers=0 vs 39 s with workers=1).
+    per_run = {} if torch.cuda.is_available() else {"workers": 0}
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         started = {}
         for i, run, overrides, run_dir in todo:
             progress(f"[{i}/{len(runs)}] {run.key}: queued")
-            # On CPU, no loader process: with one run per core a loader would share the cores with the
-            # trainers (2 epochs of two runs side by side: 36 s with workers=0 vs 39 s with workers=1).
-            ov = overrides if _has_gpu() else dict(overrides, workers=0)
-            started[pool.submit(_timed, trainer, run, ov, run_dir)] = (i, run, overrides)
+            started[pool.submit(_timed, trainer, run, dict(overrides, **per_run), run_dir)] = (i, run, overrides)
         try:
             for fut in cf.as_completed(started):
                 i, run, overrides = started[fut]
@@ -354,12 +352,6 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
             pool.shutdown(wait=False, cancel_futures=True)  # finished runs are saved; the rest resume later
             raise
     return results
-
-
-def _has_gpu() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _exit_with_parent(parent: int) -> None:
