@@ -93,3 +93,13 @@ def copy_file(src, dst) -> None:
     """Copy ``src`` to ``dst`` whole (``best.pt`` from ``last.pt``)."""
     with open(src, "rb") as f:
         atomic_write(dst, lambda out: shutil.copyfileobj(f, out))
+
+
+def export_model(src, dst, half: bool = True, **extra) -> Path:
+    """A small, inference-only copy of checkpoint ``src``: the model's weights (float16 when ``half``: a
+    1.5 M-parameter model in 3 MB) and its config, plus ``extra`` (e.g. metrics). ``simcc-lab eval`` and
+    :func:`simcc_lab.engine.evaluate` load it like any checkpoint (weights are cast back on loading)."""
+    ckpt = load_checkpoint(src)
+    model = {k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["model"].items()}
+    return save_checkpoint(dst, model=model, config=ckpt["config"], epoch=ckpt.get("epoch"),
+                           history=ckpt.get("history", []), **extra)

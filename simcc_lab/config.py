@@ -21,11 +21,14 @@ from typing import Any
 
 __all__ = ["TrainConfig", "PRESETS", "config_from_preset", "config_from_dict", "config_to_dict",
            "build_codec", "build_augment", "add_config_arguments", "overrides_from_args", "CODECS", "DATASETS",
-           "AMP_MODES"]
+           "AMP_MODES", "REFINEMENTS", "OPTIMIZERS", "SCHEDULES"]
 
 DATASETS = ("synthpose", "coco")
 CODECS = ("simcc", "heatmap")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
+OPTIMIZERS = ("adam", "adamw")
+REFINEMENTS = ("none", "quarter", "dark")  # heatmap decodings: argmax, quarter offset, DARK
+SCHEDULES = ("step", "cosine")
 PAPER_MILESTONES = (90 / 140, 120 / 140)  # lr x0.1 at epochs 90 and 120 of 140 (official ResNet configs)
 
 
@@ -39,6 +42,7 @@ class TrainConfig:
     synth_val_images: int = 100
     synth_image_size: tuple[int, int] = (256, 256)
     crowded: bool = False                 # SynthPose crowded scenes (CrowdPose-like)
+    synth_clean: bool = False             # SynthPose "clean" variant: one person, few distractors, no occluders
     data_seed: int = 0                    # SynthPose generation seed: kept apart from `seed` so that
     #                                       several training seeds share one data set
     cache_dir: str = ""                   # SynthPose cache ("" = $SIMCC_LAB_CACHE or data/cache/synthpose)
@@ -49,6 +53,8 @@ class TrainConfig:
     scale_factor: float = 0.35
     rotation_factor: float = 45.0
     half_body_prob: float = 0.0
+    crop_cache: bool = False              # train from crops rendered once into memory, augmented in batches
+    #                                       with torch (data/crops.py): the fast CPU data path
     # --- codec --------------------------------------------------------------------------------------
     codec: str = "simcc"                  # "simcc" or "heatmap"
     k: float = 2.0                        # SimCC bins per input pixel
@@ -67,7 +73,9 @@ class TrainConfig:
     # --- schedule -----------------------------------------------------------------------------------
     epochs: int = 20
     batch_size: int = 32                  # per process; global batch = batch_size * world size
-    lr: float = 1e-3                      # Adam
+    lr: float = 1e-3                      # peak learning rate
+    optimizer: str = "adam"               # "adam" (the paper's) or "adamw" (decoupled weight decay)
+    schedule: str = "step"                # "step" (x lr_gamma at the milestones, the paper's) or "cosine" (to 0)
     milestones: tuple[float, ...] = PAPER_MILESTONES  # fractions of `epochs` where lr is multiplied by lr_gamma
     lr_gamma: float = 0.1
     warmup_steps: int = 0                 # linear warm-up from lr * 1e-3 over this many optimiser steps
@@ -85,6 +93,8 @@ class TrainConfig:
     channels_last: bool = False
     flip_test: bool = True                # average with the flipped image's output at evaluation
     eval_every: int = 1                   # evaluate every N epochs (the last epoch always); 0 = last only
+    eval_epochs: tuple[float, ...] = ()   # also evaluate after these epochs, every heatmap decoding (learning
+    #                                       curves: history records AP_<variant>, pixel_error_<variant>)
     out_dir: str = "runs/train"
     tensorboard: bool = False
     progress: bool = True                 # tqdm progress bars
@@ -98,9 +108,13 @@ class TrainConfig:
         need(self.dataset in DATASETS, "dataset", f"one of {DATASETS}")
         need(self.codec in CODECS, "codec", f"one of {CODECS}")
         need(self.amp in AMP_MODES, "amp", f"one of {AMP_MODES}")
-        need(self.refinement in ("none", "quarter", "dark"), "refinement", "'none', 'quarter' or 'dark'")
+        need(self.refinement in REFINEMENTS, "refinement", f"one of {REFINEMENTS}")
         need(self.encoding in ("biased", "unbiased"), "encoding", "'biased' or 'unbiased'")
         need(self.centre in ("continuous", "rounded"), "centre", "'continuous' or 'rounded'")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        need(self.schedule in SCHEDULES, "schedule", f"one of {SCHEDULES}")
+        need(not (self.crowded and self.synth_clean), "synth_clean", "False when crowded is True")
+        need(all(e >= 1 and float(e).is_integer() for e in self.eval_epochs), "eval_epochs", "whole epochs >= 1")
         need(len(self.input_size) == 2 and min(self.input_size) > 0, "input_size", "a positive (W, H) pair")
         for name in ("synth_train_images", "synth_val_images", "epochs", "batch_size", "stride"):
             need(getattr(self, name) >= 1, name, ">= 1")
@@ -126,7 +140,7 @@ class TrainConfig:
 
 # Fields that say where and how fast a run goes, not what it trains or how it is scored.
 RUN_FIELDS = frozenset({"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard",
-                        "eval_every", "cache_dir", "coco_root"})
+                        "eval_every", "eval_epochs", "cache_dir", "coco_root", "amp", "channels_last"})
 
 
 # Shared by the quick SynthPose presets: data, schedule and CPU settings.

@@ -31,12 +31,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import distributed as D
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (RUN_FIELDS, TrainConfig, add_config_arguments, build_augment, build_codec,
+from .config import (REFINEMENTS, RUN_FIELDS, TrainConfig, add_config_arguments, build_augment, build_codec,
                      config_from_dict, config_from_preset, config_to_dict, overrides_from_args)
 from .distributed import resolve_amp, select_device
 from .io import write_json
 
-__all__ = ["fit", "evaluate", "predict", "compute_metrics", "select_device", "resolve_amp", "lr_factor",
+__all__ = ["fit", "evaluate", "load_model", "predict", "compute_metrics", "select_device", "resolve_amp", "lr_factor",
            "data_paths", "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS"]
 
 WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
@@ -64,12 +64,16 @@ def _set_determinism(cfg: TrainConfig, device: torch.device) -> None:
 # Schedule
 # ---------------------------------------------------------------------------------------------------
 def lr_factor(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
-    """Learning-rate multiplier at optimiser step ``step`` (0-based): warm-up x step decay.
+    """Learning-rate multiplier at optimiser step ``step`` (0-based): warm-up x decay.
 
-    The decay is the paper's: x ``lr_gamma`` at each milestone epoch (``cfg.milestone_epochs``, the
-    fractions 90/140 and 120/140 scaled to ``cfg.epochs``); warm-up rises linearly from 1e-3 to 1.
+    ``schedule="step"`` is the paper's decay: x ``lr_gamma`` at each milestone epoch
+    (``cfg.milestone_epochs``, the fractions 90/140 and 120/140 scaled to ``cfg.epochs``);
+    ``"cosine"`` falls from 1 to 0 over all steps. Warm-up rises linearly from 1e-3 to 1.
     """
-    factor = cfg.lr_gamma ** sum(step >= m * steps_per_epoch for m in cfg.milestone_epochs)
+    if cfg.schedule == "cosine":  # half a cosine from 1 to 0 over the whole run
+        factor = 0.5 * (1.0 + math.cos(math.pi * min(1.0, step / max(1, cfg.epochs * steps_per_epoch))))
+    else:
+        factor = cfg.lr_gamma ** sum(step >= m * steps_per_epoch for m in cfg.milestone_epochs)
     if step < cfg.warmup_steps:
         factor *= WARMUP_START + (1.0 - WARMUP_START) * step / cfg.warmup_steps
     return factor
@@ -90,10 +94,11 @@ def data_paths(cfg: TrainConfig, info: D.DistInfo | None = None) -> dict[str, tu
     from .data.synthetic import ensure_dataset
 
     w, h = cfg.synth_image_size
-    name = (f"synthpose{'-crowded' if cfg.crowded else ''}-{w}x{h}-n{cfg.synth_train_images}"
-            f"-v{cfg.synth_val_images}-s{cfg.data_seed}")
+    variant = "-crowded" if cfg.crowded else "-clean" if cfg.synth_clean else ""
+    name = f"synthpose{variant}-{w}x{h}-n{cfg.synth_train_images}-v{cfg.synth_val_images}-s{cfg.data_seed}"
     kwargs = dict(cache_dir=cfg.cache_dir or None, name=name, num_train=cfg.synth_train_images,
-                  num_val=cfg.synth_val_images, seed=cfg.data_seed, crowded=cfg.crowded, size=(w, h),
+                  num_val=cfg.synth_val_images, seed=cfg.data_seed, crowded=cfg.crowded, clean=cfg.synth_clean,
+                  size=(w, h),
                   progress=cfg.progress and info.is_main)
     # Rank 0 generates; the others wait and then only find the cached files (two writers would clash).
     paths = ensure_dataset(**kwargs) if info.is_main else None
@@ -106,8 +111,13 @@ def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None):
     from .data.coco import TopDownDataset
 
     paths = data_paths(cfg, info)
-    train = TopDownDataset(*paths["train"], cfg.input_size, codec, train=True, augment=build_augment(cfg),
-                           seed=cfg.seed)
+    if cfg.crop_cache:
+        from .data.crops import CropCache
+
+        train = CropCache(*paths["train"], cfg.input_size, codec, augment=build_augment(cfg), seed=cfg.seed)
+    else:
+        train = TopDownDataset(*paths["train"], cfg.input_size, codec, train=True, augment=build_augment(cfg),
+                               seed=cfg.seed)
     val = TopDownDataset(*paths["val"], cfg.input_size, codec, train=False,
                          bbox_file=cfg.val_bbox_file or None)
     return train, val
@@ -133,9 +143,10 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 def _loader(dataset, batch_size: int, workers: int, device: torch.device, sampler=None,
             drop_last: bool = False) -> DataLoader:
     # persistent_workers=False: workers are re-created each epoch and so see dataset.set_epoch().
+    # A data set that serves whole batches (data/crops.CropCache) brings its own pass-through collate.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
                       pin_memory=device.type == "cuda", drop_last=drop_last, persistent_workers=False,
-                      generator=torch.Generator().manual_seed(0))
+                      generator=torch.Generator().manual_seed(0), collate_fn=getattr(dataset, "collate_fn", None))
 
 
 def _to_device(batch: dict, device: torch.device, channels_last: bool):
@@ -193,10 +204,13 @@ def _numpy(v) -> np.ndarray:
     return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
 
 
-def compute_metrics(pred: dict, dataset, input_size, out_json=None) -> dict[str, float]:
+def compute_metrics(pred: dict, dataset, input_size, out_json=None, per_person: bool = False) -> dict:
     """COCO AP/AR (when ``dataset`` has a ground-truth file) and mean pixel errors from :func:`predict`.
 
     ``pixel_error`` is in input pixels (the codec's frame), ``pixel_error_image`` in image pixels.
+    ``per_person=True`` adds ``per_person``: lists over the val people (ground-truth boxes) of ``ann_id``,
+    ``err_sum`` (summed input-px error of labelled keypoints), ``count`` (labelled keypoints) and ``oks``
+    (COCO's object keypoint similarity in image px), for paired bootstrap intervals (reproduce/report).
     """
     from . import evaluation as E
 
@@ -216,10 +230,27 @@ def compute_metrics(pred: dict, dataset, input_size, out_json=None) -> dict[str,
         out["pixel_error"] = E.pixel_errors(pred["kpts_input"], meta["kpts_input"], meta["visible"])["mean"]
         true_img = dataset.records.keypoints[meta["index"].astype(np.int64)]
         out["pixel_error_image"] = E.pixel_errors(kpts_img, true_img[..., :2], true_img[..., 2])["mean"]
+        if per_person:
+            err = E.pixel_errors(pred["kpts_input"], meta["kpts_input"], meta["visible"])["errors"]
+            out["per_person"] = dict(
+                ann_id=meta["ann_id"].astype(np.int64).tolist(), err_sum=np.nansum(err, axis=1).tolist(),
+                count=(np.asarray(meta["visible"]) > 0).sum(1).tolist(),
+                oks=_oks(kpts_img, true_img, np.asarray(meta["area"], np.float64), gt.spec.sigmas).tolist())
     return out
 
 
-def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_fn, out_json=None) -> dict:
+def _oks(pred, true, area, sigmas) -> np.ndarray:
+    """COCO object keypoint similarity per person: pred (N, K, 2), true (N, K, 3) with v, area (N,) px^2,
+    sigmas (K,); mean of exp(-d^2 / (2 area (2 sigma)^2)) over labelled keypoints (nan when none)."""
+    d2 = ((pred - true[..., :2]) ** 2).sum(-1)
+    e = d2 / (2.0 * (2.0 * np.asarray(sigmas)) ** 2 * (area[:, None] + np.spacing(1)))
+    lab = true[..., 2] > 0
+    with np.errstate(invalid="ignore"):
+        return np.where(lab, np.exp(-e), 0.0).sum(1) / np.where(lab.any(1), lab.sum(1), np.nan)
+
+
+def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_fn, out_json=None,
+              per_person: bool = False) -> dict:
     flip_index = None
     if cfg.flip_test:
         spec = getattr(val_set, "spec", None)
@@ -229,7 +260,21 @@ def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_f
     loader = _loader(val_set, cfg.batch_size, cfg.workers, device)
     pred = predict(model, loader, codec, device, flip_index, amp_dtype, cfg.channels_last, loss_fn,
                    progress=cfg.progress)
-    return compute_metrics(pred, val_set, cfg.input_size, out_json)
+    return compute_metrics(pred, val_set, cfg.input_size, out_json, per_person)
+
+
+def _curve_point(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, plain: dict) -> dict:
+    """A learning-curve point: AP and mean input-px error under every decoding of the codec
+    (``AP_default`` for SimCC; ``AP_none``, ``AP_quarter``, ``AP_dark`` for heatmaps). ``plain``: the
+    metrics already computed with the config's own decoding (not computed twice)."""
+    heatmap = cfg.codec == "heatmap"
+    out = {}
+    for v in REFINEMENTS if heatmap else ("default",):
+        own = v == "default" or (heatmap and v == cfg.refinement)
+        m = plain if own else _validate(model, val_set, build_codec(cfg, refinement=v), cfg, device, amp_dtype,
+                                        None)
+        out.update({f"{k}_{v}": m[k] for k in ("AP", "pixel_error") if k in m})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -327,7 +372,8 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
     if steps_per_epoch == 0:
         raise ValueError(f"no full batch: {len(train_set)} training samples over {info.world_size} process(es) "
                          f"with batch_size {cfg.batch_size}; lower batch_size or add data")
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt_class(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg, steps_per_epoch))
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
 
@@ -375,11 +421,15 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
         record = dict(epoch=epoch + 1, step=step, lr=optimizer.param_groups[0]["lr"],
                       train_loss=total_loss / total_seen, images_per_s=total_seen / elapsed,
                       epoch_time_s=elapsed)
+        record["samples_seen"] = step * cfg.batch_size * info.world_size
         last = epoch + 1 == cfg.epochs
         due = last or (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0)
-        if main and val_set is not None and due:
+        curve = epoch + 1 in {int(e) for e in cfg.eval_epochs}
+        if main and val_set is not None and (due or curve):
             t1 = time.perf_counter()
             record.update(_validate(model, val_set, codec, cfg, device, amp_dtype, loss_fn))
+            if curve:
+                record.update(_curve_point(model, val_set, codec, cfg, device, amp_dtype, record))
             record["eval_time_s"] = time.perf_counter() - t1
         history.append(record)
         if main:
@@ -451,7 +501,7 @@ EVAL_FIELDS = ("flip_test", "refinement", "device", "batch_size", "workers", "th
 
 
 def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None = None, val_set=None,
-             codec=None, out_json=None, **overrides) -> dict[str, float]:
+             codec=None, out_json=None, per_person: bool = False, **overrides) -> dict[str, float]:
     """Evaluate a trained model on its validation set: COCO AP/AR and mean pixel errors.
 
     Args:
@@ -459,6 +509,7 @@ def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None 
             TrainConfig (with ``model`` given, or the weights from ``cfg.out_dir/last.pt``).
         model, val_set, codec: stand-ins for what the config would build.
         out_json: where to write the COCO results file.
+        per_person: add per-person errors and OKS (see :func:`compute_metrics`).
         overrides: TrainConfig fields of :data:`EVAL_FIELDS`, e.g. ``flip_test=True, refinement="dark"``.
     """
     bad = sorted(set(overrides) - set(EVAL_FIELDS))
@@ -473,10 +524,23 @@ def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None 
         cfg, state = config_from_dict(ckpt["config"]), ckpt["model"]
     cfg = cfg.replace(**overrides)
     with D.cpu_threads(cfg.threads):
-        return _evaluate(cfg, state, model, val_set, codec, out_json)
+        return _evaluate(cfg, state, model, val_set, codec, out_json, per_person)
 
 
-def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json) -> dict[str, float]:
+def load_model(checkpoint, device: str = "cpu"):
+    """``(model, cfg, codec)`` from a checkpoint (``last.pt``, ``best.pt`` or an exported
+    ``reports/models/*.pt``): the model in eval mode with its weights (float32), the TrainConfig it was
+    trained with and the codec that decodes its outputs."""
+    ckpt = load_checkpoint(checkpoint)
+    cfg = config_from_dict(ckpt["config"])
+    codec = build_codec(cfg)
+    # both training data sets (SynthPose, COCO) are COCO-17
+    model = build_model_for(cfg, codec, num_keypoints=17)
+    model.load_state_dict(ckpt["model"])  # float16 exports are cast back to the model's float32
+    return model.to(select_device(device)).eval(), cfg, codec
+
+
+def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json, per_person=False) -> dict[str, float]:
     info = D.DistInfo()  # evaluation runs in one process
     device = select_device(cfg.device)
     codec = codec if codec is not None else build_codec(cfg)
@@ -489,7 +553,7 @@ def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json) -> dict[
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
-    return _validate(model, val_set, codec, cfg, device, resolve_amp(cfg.amp, device), None, out_json)
+    return _validate(model, val_set, codec, cfg, device, resolve_amp(cfg.amp, device), None, out_json, per_person)
 
 
 # ---------------------------------------------------------------------------------------------------

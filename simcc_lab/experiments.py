@@ -19,11 +19,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import io
-from .config import RUN_FIELDS
+from . import io, paper
+from .config import REFINEMENTS, RUN_FIELDS
+from .distributed import cpu_has_bf16
 
-MODES = ("tiny", "quick", "full")
-HEATMAP_VARIANTS = ("none", "quarter", "dark")
+MODES = ("tiny", "quick", "standard", "full")
+# Experiments each mode runs (the rest are listed as "not run" with the mode that runs them).
+MODE_EXPERIMENTS = {"tiny": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"),
+                    "quick": ("resolution", "curves"),
+                    "standard": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"),
+                    "full": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone")}
+CURVE_EPOCHS = (1, 2, 4, 8, 16, 32)  # learning-curve points (epochs of the 64x64 runs: a 32x span of samples)
+HEATMAP_VARIANTS = REFINEMENTS
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,13 @@ class Grid:
     runs: dict[str, Run] = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0,)
+    export: tuple[str, ...] = ()  # runs whose first seed's model is kept beside the report (out_dir/models/)
 
-    def add_run(self, name: str, variants: tuple[str, ...] = ("default",), **overrides) -> str:
-        """Register a run (once per name) for every seed; returns the name."""
-        for seed in self.seeds:
+    def add_run(self, name: str, variants: tuple[str, ...] = ("default",), seeds: tuple[int, ...] | None = None,
+                **overrides) -> str:
+        """Register a run (once per name) for every seed (``seeds``: this run's own, default the grid's);
+        returns the name."""
+        for seed in self.seeds if seeds is None else seeds:
             run = Run(name, tuple(sorted(overrides.items())), variants, seed)
             old = self.runs.get(run.key)
             if old is not None and old != run:
@@ -103,20 +113,25 @@ class Grid:
 # ---------------------------------------------------------------------------------------------------
 def _base_config(mode: str) -> dict[str, Any]:
     """TrainConfig fields shared by every run of a mode (sizes of data and schedule)."""
+    # The recipe of every mode: AdamW with a cosine schedule (one short run reaches the low-lr phase, where
+    # the error falls most), light augmentation, flip test, crops rendered once and augmented in batches
+    # (data/crops.py), and the clean SynthPose variant (one person per image) for the accuracy experiments
+    # (the crowded experiment overrides it). Learning-curve points after CURVE_EPOCHS.
+    recipe = dict(dataset="synthpose", synth_clean=True, crop_cache=True, optimizer="adamw", weight_decay=1e-4,
+                  schedule="cosine", lr=2e-3, warmup_steps=100, rotation_factor=15.0, scale_factor=0.25,
+                  half_body_prob=0.0, sigma=3.0, hm_sigma=1.5, flip_test=True, progress=False, eval_every=0)
     if mode == "tiny":  # seconds: for the end-to-end test
-        return dict(dataset="synthpose", synth_train_images=8, synth_val_images=4, epochs=2, batch_size=8,
-                    max_steps_per_epoch=2, workers=0, progress=False, flip_test=False, eval_every=0)
-    # Shared by quick and full: the Adam recipe of the paper with the lr kept high for most of a short
-    # schedule (drops at 80% and 95%), light augmentation so that short runs learn the task, flip test on.
-    recipe = dict(dataset="synthpose", lr=2e-3, milestones=(0.8, 0.95), warmup_steps=30, rotation_factor=15.0,
-                  scale_factor=0.25, sigma=3.0, hm_sigma=1.5, flip_test=True, progress=False, eval_every=0)
-    if mode == "quick":  # 2 CPU cores, the whole grid in under 30 minutes
-        # One torch thread and one loader process: on 2 cores, two intra-op threads ran ~9x slower
-        # (docs/training.md). 10 epochs of ~1250 person crops (8 fit in 18 min but left SimCC at AP 2.2).
-        return dict(recipe, synth_train_images=500, synth_val_images=100, epochs=10, batch_size=32, workers=1,
-                    threads=1)
+        return dict(recipe, synth_train_images=8, synth_val_images=4, epochs=2, batch_size=8, warmup_steps=1,
+                    max_steps_per_epoch=2, workers=0, threads=1, flip_test=False, eval_epochs=(1, 2))
+    if mode in ("quick", "standard"):  # 2 CPU cores: one torch thread per run, one run per core
+        # bf16 autocast + channels-last where the CPU has bf16 instructions: ~2x the images/s of float32
+        # (benchmarks/bench_train.py); elsewhere float32. 2,500 clean images x 32 epochs = 80,000 samples.
+        return dict(recipe, synth_train_images=2500, synth_val_images=200, epochs=max(CURVE_EPOCHS), batch_size=32,
+                    workers=0, threads=1, eval_epochs=CURVE_EPOCHS, amp="bf16" if cpu_has_bf16() else "off",
+                    channels_last=True)
     if mode == "full":  # a GPU: more data, longer schedules
-        return dict(recipe, synth_train_images=20000, synth_val_images=1000, epochs=60, batch_size=128, workers=8)
+        return dict(recipe, synth_train_images=20000, synth_val_images=1000, epochs=64, batch_size=128, lr=4e-3,
+                    workers=8, eval_epochs=(1, 2, 4, 8, 16, 32, 64))
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
@@ -124,28 +139,33 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     """The experiment grid of ``mode`` ("tiny" for tests, "quick" on 2 CPU cores, "full" on a GPU)."""
     base = _base_config(mode)
     if seeds is None:
-        seeds = (0, 1, 2) if mode == "full" else (0,)
+        seeds = (0,) if mode == "tiny" else (0, 1, 2)
     g = Grid(mode, base, seeds=tuple(seeds))
     full = mode == "full"
-    # Quick mode trains at 64x64 only: on 2 CPU cores a 128x128 run costs ~4x a 64x64 one per image, and
-    # with the budget cut to fit 30 minutes (5 epochs) both heads stayed at AP 0 there (issue 5's note).
-    sizes = ("64x64", "128x128", "256x192") if full else ("64x64",)
+    cpu = mode in ("quick", "standard")
+    sizes = ("64x64", "128x128", "256x192") if full else ("64x64", "128x128")
     wh = {"64x64": (64, 64), "128x128": (128, 128), "256x192": (192, 256)}
     paper_ap = _paper_mean_resolution()
 
     def sized(size):
-        """Per-size overrides."""
+        """Per-size overrides. On 2 CPU cores a 128x128 step costs ~4x a 64x64 one, so the trend's 128x128
+        runs train one seed for half the epochs (cosine over 16), with no learning-curve points."""
+        if cpu and size != "64x64":
+            return {"input_size": wh[size], "epochs": base["epochs"] // 2, "eval_epochs": ()}
         return {"input_size": wh[size]}
+
+    def size_seeds(size):
+        return (g.seeds[0],) if cpu and size != "64x64" else None
 
     def simcc(name, size="64x64", **kw):
         kw = dict(dict(codec="simcc", k=2.0, smoothing="gaussian", **sized(size)), **kw)
-        return g.add_run(name, **kw)
+        return g.add_run(name, seeds=size_seeds(size), **kw)
 
     def heatmap(name, size="64x64", **kw):
         # One model, three decodings (argmax, quarter offset, DARK); DARK's unbiased encoding so that its
         # Taylor step refines toward the true location rather than toward a rounded one.
         kw = dict(dict(codec="heatmap", encoding="unbiased", **sized(size)), **kw)
-        return g.add_run(name, variants=HEATMAP_VARIANTS, **kw)
+        return g.add_run(name, variants=HEATMAP_VARIANTS, seeds=size_seeds(size), **kw)
 
     # 1. input resolution
     rows = []
@@ -159,6 +179,15 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
         "Does SimCC beat heatmaps most at low resolution, and do heatmaps need post-processing there?",
         "SimCC beats heatmap at every size, by far the most at 64x64; without post-processing heatmaps lose "
         "9-21 AP at 64x64 and ~2 AP at 256x192.", tuple(rows))
+
+    # 1b. learning curves: the 64x64 runs above, evaluated after CURVE_EPOCHS
+    hm, sc = "heatmap-64x64", "simcc-k2-gauss-64x64"
+    g.experiments["curves"] = Experiment(
+        "curves", "Learning curves at 64x64", "Where does the heatmap's quantisation floor start to bite?",
+        "Heatmap accuracy is capped by its quantisation error at low resolution; SimCC's floor is ~8x lower "
+        "(lesson 02), so it keeps improving where the heatmap stalls.",
+        (Row("SimCC (Gaussian, k=2)", "64x64", sc), Row("heatmap, no post-processing", "64x64", hm, "none"),
+         Row("heatmap + quarter offset", "64x64", hm, "quarter"), Row("heatmap + DARK", "64x64", hm, "dark")))
 
     # 2. splitting factor k
     ks = (1.0, 2.0, 3.0, 4.0)
@@ -191,13 +220,15 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
 
     # 5. crowded scenes
     rows = []
-    # Crowded images hold ~2.5x the people (3104 vs 1247 crops in 500 images): quick mode takes 250 images
-    # (1.25x the crops of the other runs; 200 left both heads at AP 0.1 after 8 epochs).
-    crowd = dict(crowded=True) if full else dict(crowded=True, synth_train_images=250)
-    for s in (("64x64", "128x128") if full else ("64x64",)):  # quick: 64x64 only, to fit its 30 minutes
+    # The hard data (crowded=True, not clean). Crowded images hold ~6 people each, so on CPU 800 images for 16
+    # epochs give about the samples of the 64x64 runs above (~5,000 crops x 16), without curve points.
+    crowd = dict(crowded=True, synth_clean=False)
+    if cpu:
+        crowd.update(synth_train_images=800, epochs=base["epochs"] // 2, eval_epochs=())
+    for s in (("64x64", "128x128") if full else ("64x64",)):  # CPU: 64x64 only
         hm = heatmap(f"heatmap-crowded-{s}", s, **crowd)
         sc = simcc(f"simcc-k2-gauss-crowded-{s}", s, **crowd)
-        hm_paper, sc_paper = (42.4, 46.5) if s == "64x64" else (None, None)
+        hm_paper, sc_paper = paper.CROWDPOSE_AP.get(s, (None, None))
         rows += [Row("heatmap + DARK", s, hm, "dark", hm_paper), Row("heatmap, no post-processing", s, hm, "none"),
                  Row("SimCC (Gaussian, k=2)", s, sc, "default", sc_paper)]
     g.experiments["crowded"] = Experiment(
@@ -218,6 +249,11 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
                                            "Does SimCC help both kinds of backbone?",
                                            "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "
                                            "backbones.", tuple(rows))
+    g.export = ("simcc-k2-gauss-64x64", "heatmap-64x64")
+    keep = MODE_EXPERIMENTS[mode]
+    g.experiments = {n: e for n, e in g.experiments.items() if n in keep}
+    needed = {r.run for e in g.experiments.values() for r in e.rows}
+    g.runs = {k: r for k, r in g.runs.items() if r.name in needed}
     return g
 
 
@@ -232,11 +268,9 @@ def _heatmap_deconvs(base: dict) -> int:
 
 def _paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
     """Per input size, the paper's AP averaged over its four backbones (heatmap+post, heatmap, SimCC)."""
-    from .paper import RESOLUTION_AP
-
     out = {}
     for s in ("64x64", "128x128", "256x192"):
-        rows = [v[s] for v in RESOLUTION_AP.values()]
+        rows = [v[s] for v in paper.RESOLUTION_AP.values()]
         out[s] = tuple(round(sum(r[i] for r in rows) / len(rows), 1) for i in range(3))
     return out
 
@@ -250,6 +284,19 @@ Trainer = Callable[[Run, dict, Path], dict]
 def result_path(out_dir: Path, run: Run) -> Path:
     """Where a finished run's result JSON lives."""
     return Path(out_dir) / "results" / f"{run.key}.json"
+
+
+def model_path(out_dir: Path, run: Run) -> Path:
+    """Where an exported model of ``run`` lives (``out_dir/models/<run>-s<seed>.pt``)."""
+    return Path(out_dir) / "models" / f"{run.key}.pt"
+
+
+def _export(src: Path, dst: Path, result: dict) -> None:
+    """Keep a small copy of a trained model beside the report (float16 weights, config, val metrics)."""
+    from .checkpoint import export_model
+
+    if src.is_file():
+        export_model(src, dst, metrics=result.get("metrics", {}))
 
 
 def load_results(out_dir: Path) -> dict[str, dict]:
@@ -317,6 +364,8 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
                       wall_s=round(wall, 1))
         io.write_json(result_path(out_dir, run), result)
         results[run.key] = result
+        if run.name in grid.export and run.seed == grid.seeds[0]:
+            _export(work_dir / run.key / "last.pt", model_path(out_dir, run), result)
         progress(f"[{i}/{len(runs)}] {run.key}: {_summary(result)} in {result['wall_s']:.0f} s")
 
     if jobs == 1 or len(todo) <= 1:
@@ -374,14 +423,15 @@ def _timed(trainer: Trainer, run: Run, overrides: dict, run_dir: Path) -> tuple[
 
 
 def _cost(overrides: dict) -> float:
-    """Rough relative cost of a run: input pixels x epochs x people (crowded images hold ~2.5x)."""
+    """Rough relative cost of a run: input pixels x epochs x people (crowded images hold ~6x the clean ones)."""
     w, h = overrides.get("input_size", (64, 64))
-    people = overrides.get("synth_train_images", 1) * (2.5 if overrides.get("crowded") else 1.0)
+    people = overrides.get("synth_train_images", 1) * (6.0 if overrides.get("crowded") else 1.0)
     heavy = 1.4 if overrides.get("codec") == "heatmap" or overrides.get("deconvs") else 1.0  # measured step times
     return w * h * overrides.get("epochs", 1) * people * heavy
 
 
-_DATA_FIELDS = ("dataset", "synth_train_images", "synth_val_images", "synth_image_size", "crowded", "data_seed",
+_DATA_FIELDS = ("dataset", "synth_train_images", "synth_val_images", "synth_image_size", "crowded", "synth_clean",
+                "data_seed",
                 "cache_dir")
 
 
@@ -448,21 +498,29 @@ def _jsonable(d: dict) -> dict:
 def train_and_evaluate(run: Run, overrides: dict, run_dir: Path) -> dict:
     """The real trainer: :func:`engine.fit` (resuming from ``run_dir``), then one evaluation per variant.
 
-    Returns ``{"metrics": {variant: {AP, AP50, ..., mean_px_error}}, "params_m", "gflops",
-    "train_images_per_s", "history"}``. Heatmap variants are decodings of the same trained model.
+    Returns ``{"metrics": {variant: {AP, AP50, ..., pixel_error}}, "per_person": {variant: lists of
+    ann_id, err_sum, count, oks}, "oracle": {variant: {AP, pixel_error}} (the codec alone on the same val
+    people), "params_m", "gflops", "train_images_per_s", "history"}``. Heatmap variants are decodings of
+    the same trained model.
     """
     from . import engine
     from .config import build_codec, config_from_preset
+    from .oracle import codec_oracle
 
     # evaluation happens below, once per variant; during training only the last epoch is evaluated
     cfg = config_from_preset(None, **dict(overrides, out_dir=str(run_dir), resume=True, eval_every=0))
     history = engine.fit(cfg)
-    metrics = {}
+    metrics, per_person, oracle = {}, {}, {}
+    val_file = engine.data_paths(cfg)["val"][0]
     for variant in run.variants:
         extra = {} if variant == "default" else {"refinement": variant}
-        m = engine.evaluate(cfg, progress=False, **extra)
+        m = engine.evaluate(cfg, progress=False, per_person=True, **extra)
+        per_person[variant] = m.pop("per_person", None)
         metrics[variant] = {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}
-    out = {"metrics": metrics, "history": history,
+        # The codec's own floor on the same val people: encode the truth, decode it (no network).
+        o = codec_oracle(val_file, build_codec(cfg, refinement=extra.get("refinement")))
+        oracle[variant] = {"AP": float(o["AP"]), "pixel_error": float(o["mean_err_input_px"])}
+    out = {"metrics": metrics, "per_person": per_person, "oracle": oracle, "history": history,
            "train_images_per_s": float(np.median([h["images_per_s"] for h in history])) if history else None}
     try:  # compute figures are a nicety of the report; a model the counter cannot trace still has its AP
         from .models import build_model, count_params_flops
@@ -483,12 +541,17 @@ def register_cli(sub) -> None:
     """``simcc-lab reproduce --mode quick|full [--only NAME] [--seeds 0,1] [--out reports]``."""
     p = sub.add_parser("reproduce", help="run the paper's experiments on SynthPose and write the report")
     p.add_argument("--mode", choices=MODES, default="quick",
-                   help="quick: 2 CPU cores, under 30 min (the measured time is in reports/RUN.json); "
-                        "full: a GPU, more data and seeds; tiny: seconds (tests)")
+                   help="quick: SimCC vs heatmap at 64x64 (3 seeds) and 128x128, learning curves; 2 CPU cores, "
+                        "<= 30 min (measured time in reports/RUN.json). standard: quick plus the ablations (k, "
+                        "smoothing, upsampling, crowded, backbone; 3 seeds), hours on 2 cores. full: everything "
+                        "on a GPU with more data and 256x192. tiny: seconds (tests)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="run one experiment (repeatable): resolution, k, smoothing, upsampling, crowded, backbone")
-    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: 0 in quick mode, 0,1,2 in full)")
-    p.add_argument("--out", default="reports", help="report, figures and results/*.json go here")
+                   help="run one experiment (repeatable): resolution, curves, k, smoothing, upsampling, crowded, "
+                        "backbone")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2; 0 in tiny mode)")
+    p.add_argument("--out", default=None,
+                   help="report, figures, results/*.json and models/ go here (default reports/ in quick mode, "
+                        "reports/MODE/ otherwise)")
     p.add_argument("--work-dir", default=None, help="checkpoints (default runs/reproduce-MODE, git-ignored)")
     p.add_argument("--jobs", type=int, default=0,
                    help="runs trained at once, one process each (default: 1 with a GPU, else the CPU count, <= 4)")
@@ -514,6 +577,8 @@ def _cli_reproduce(args) -> int:
     from . import report
 
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    if args.out is None:
+        args.out = "reports" if args.mode == "quick" else f"reports/{args.mode}"
     grid = build_grid(args.mode, seeds)
     t0 = time.perf_counter()
     if args.report_only:

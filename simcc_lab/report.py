@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .experiments import Experiment, Grid
+from .experiments import MODE_EXPERIMENTS, Experiment, Grid, Row
+from .paired import Paired, paired_difference
 
 # Minimum difference (AP points, COCO AP x 100) that counts as a real effect in a verdict. With one
 # seed we have no spread, so a fixed margin guards against calling noise a reproduction; with several
@@ -23,10 +24,15 @@ from .experiments import Experiment, Grid
 MARGIN_AP = 1.0
 
 RULES = f"""\
-Verdicts compare our numbers (COCO AP x 100 on the SynthPose val split, mean +- std over seeds) by one rule
-per claim. A difference "counts" when it exceeds {MARGIN_AP:g} AP and, with several seeds, also two pooled standard
-deviations. **reproduces**: every part of the claim holds with differences that count; **partly**: the direction
-holds but not every difference counts, or only some parts hold; **does not**: the direction is wrong.
+Verdicts compare our numbers (COCO AP x 100 on the SynthPose val split, mean +- std over training seeds) by one
+rule per claim. A difference A - B "counts" when (1) the 95 % bootstrap interval over the val people of the paired
+per-person OKS difference (x 100; OKS is the per-person score that AP thresholds) excludes 0, and (2) every seed's
+AP difference has the same sign (`simcc_lab/paired.py`). Results without per-person data fall back to a margin of
+{MARGIN_AP:g} AP (and two pooled standard deviations with several seeds). **reproduces**: every part of the claim holds
+with differences that count; **partly**: the direction holds but not every difference counts, or only some parts
+hold; **does not**: the direction is wrong. Float results differ across machines: the same seed on the same
+machine gives the same numbers, another CPU gives slightly different ones, which is what the seeds and intervals
+are for.
 The paper's numbers are COCO/CrowdPose with large backbones (the resolution table shows the mean over its four
 backbones); they are the target for the *trend*, not for the absolute values."""
 
@@ -82,11 +88,22 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
                 return cell(results, r.run, r.variant, exp.metric)
         return Cell(float("nan"), float("nan"), 0)
 
-    def compare(part, a, b, la, lb):
-        ok = a.n > 0 and b.n > 0
-        d = ok and a.mean > b.mean
-        return (part, _verdict([(d, ok and _counts(a, b))]) if ok else "not run",
-                f"{la} {a} vs {lb} {b}")
+    def row(label, group) -> Row | None:
+        return next((r for r in exp.rows if r.label == label and r.group == group), None)
+
+    def compare(part, a_rows, b_rows, la, lb):
+        """A vs B (lists of rows; several rows are pooled): paired interval when per-person data exist."""
+        a_rows, b_rows = [r for r in a_rows if r], [r for r in b_rows if r]
+        ca = [cell(results, r.run, r.variant, exp.metric) for r in a_rows]
+        cb = [cell(results, r.run, r.variant, exp.metric) for r in b_rows]
+        if not a_rows or not b_rows or any(c.n == 0 for c in ca + cb):
+            return part, "not run", f"no results for {la} or {lb}"
+        shown = f"{la} {' / '.join(map(str, ca))} vs {lb} {' / '.join(map(str, cb))}"
+        p = paired_difference(results, [(r.run, r.variant) for r in a_rows], [(r.run, r.variant) for r in b_rows])
+        if p is None or p.people == 0:  # no per-person data (older result files): the margin rule
+            a, b = _pool(ca), _pool(cb)
+            return part, _verdict([(a.mean > b.mean, _counts(a, b))]), shown
+        return part, _verdict([(p.ap > 0, p.counts)]), f"{shown}; {p}"
 
     out = []
     groups = list(dict.fromkeys(r.group for r in exp.rows))
@@ -103,38 +120,35 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
             return [note]
         return verdicts(dataclasses.replace(exp, rows=complete), results) + [note]
     if exp.name == "resolution":
-        sc, none, quarter = "SimCC (Gaussian, k=2)", "heatmap, no post-processing", "heatmap + quarter offset"
-        out.append(compare("SimCC beats heatmap without post-processing at 64x64", get(sc, "64x64"),
-                           get(none, "64x64"), "SimCC", "heatmap"))
-        out.append(compare("SimCC beats heatmap + quarter offset at 64x64", get(sc, "64x64"), get(quarter, "64x64"),
+        sc, none, quarter, dark = ("SimCC (Gaussian, k=2)", "heatmap, no post-processing", "heatmap + quarter offset",
+                                   "heatmap + DARK")
+        g = groups[0]
+        out.append(compare(f"SimCC beats heatmap without post-processing at {g}", [row(sc, g)], [row(none, g)],
+                           "SimCC", "heatmap"))
+        out.append(compare(f"SimCC beats heatmap + quarter offset at {g}", [row(sc, g)], [row(quarter, g)],
                            "SimCC", "heatmap+quarter"))
-        gaps = [get(sc, g).mean - get(none, g).mean for g in groups]
-        post = [get(quarter, g).mean - get(none, g).mean for g in groups]
-        if len(groups) > 1 and all(math.isfinite(x) for x in gaps + post):
-            shrinking = all(a > b for a, b in zip(gaps, gaps[1:]))
-            out.append(("the SimCC - heatmap gap shrinks as resolution grows",
-                        "reproduces" if shrinking and gaps[0] - gaps[-1] > MARGIN_AP else
-                        "partly" if gaps[-1] < gaps[0] else "does not",
-                        "gap " + ", ".join(f"{g}: {x:+.1f}" for g, x in zip(groups, gaps))))
-            most = post[0] == max(post) and post[0] > 0
-            out.append(("heatmaps lose most without post-processing at 64x64",
-                        "reproduces" if most and post[0] - max(post[1:]) > MARGIN_AP else
-                        "partly" if most else "does not",
-                        "quarter-offset gain " + ", ".join(f"{g}: {x:+.1f}" for g, x in zip(groups, post))))
-        else:  # one size: whether post-processing matters there; how much that changes with size needs more
-            g = groups[0]
-            out.append(compare(f"heatmaps need post-processing at {g} (quarter offset beats none)",
-                               get(quarter, g), get(none, g), "heatmap+quarter", "heatmap"))
-            out.append(("trend across input sizes", "not run",
-                        "one input size only (quick mode trains 64x64; `--mode full` adds 128x128 and 256x192)"))
+        out.append(compare(f"SimCC beats heatmap + DARK at {g}", [row(sc, g)], [row(dark, g)], "SimCC",
+                           "heatmap+DARK"))
+        out.append(compare(f"pooled: SimCC beats the heatmap under every decoding at {g}", [row(sc, g)],
+                           [row(none, g), row(quarter, g), row(dark, g)], "SimCC", "heatmap (none/quarter/DARK)"))
+        out.append(compare(f"heatmaps need post-processing at {g} (quarter offset beats none)", [row(quarter, g)],
+                           [row(none, g)], "heatmap+quarter", "heatmap"))
+        if len(groups) > 1:
+            out.append(_trend("the SimCC - heatmap gap shrinks as resolution grows", groups,
+                              [_paired(results, row(sc, x), row(none, x)) for x in groups], "SimCC - heatmap"))
+            out.append(_trend("heatmaps lose most without post-processing at the lowest resolution", groups,
+                              [_paired(results, row(quarter, x), row(none, x)) for x in groups], "quarter - none"))
+        else:
+            out.append(("trend across input sizes", "not run", "one input size only"))
+    elif exp.name == "curves":
+        out += _curve_verdicts(exp, results)
     elif exp.name == "k":
         for g in groups:
             cells = {r.label: get(r.label, g) for r in exp.rows if r.group == g}
-            best = max(cells, key=lambda lab: cells[lab].mean if cells[lab].n else -1)
-            d = best != "k=1"
-            c = d and _counts(cells[best], cells["k=1"])
-            out.append((f"k > 1 beats k = 1 at {g} (best: {best})", _verdict([(d, c)]),
-                        ", ".join(f"{lab}: {v}" for lab, v in cells.items())))
+            best = max((lab for lab in cells if lab != "k=1"), key=lambda lab: cells[lab].mean)
+            part, v, ev = compare(f"k > 1 beats k = 1 at {g} (best: {best})", [row(best, g)], [row("k=1", g)],
+                                  best, "k=1")
+            out.append((part, v, ", ".join(f"{lab}: {c}" for lab, c in cells.items()) + f"; {best} - k=1: {ev}"))
     elif exp.name == "smoothing":
         g = groups[0]
         ga, la, eq, no = (get(x, g) for x in ("Gaussian", "Laplace", "equal (eps 0.1)", "none (one-hot)"))
@@ -143,7 +157,9 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
                  (eq.mean > no.mean, _counts(eq, no))]
         out.append(("Gaussian / Laplace > equal > none", _verdict(parts),
                     f"Gaussian {ga}, Laplace {la}, equal {eq}, none {no}"))
-        out.append(compare("the best distribution label beats one-hot", soft, no, "best of Gaussian/Laplace", "none"))
+        best = "Gaussian" if soft is ga else "Laplace"
+        out.append(compare("the best distribution label beats one-hot", [row(best, g)], [row("none (one-hot)", g)],
+                           best, "none"))
     elif exp.name == "upsampling":
         g = groups[0]
         up = next(r.label for r in exp.rows if r.label.startswith("SimCC +"))
@@ -155,15 +171,151 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
                     if ok else "not run", f"no deconv {a} vs with {b} (within {MARGIN_AP:g} AP counts as unchanged)"))
     elif exp.name == "crowded":
         for g in groups:
-            out.append(compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", get("SimCC (Gaussian, k=2)", g),
-                               get("heatmap + DARK", g), "SimCC", "heatmap+DARK"))
+            out.append(compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", [row("SimCC (Gaussian, k=2)", g)],
+                               [row("heatmap + DARK", g)], "SimCC", "heatmap+DARK"))
     elif exp.name == "backbone":
         for bb in ("compact CNN", "Transformer", "ResNet-50"):
             a = get(f"{bb}, SimCC", "64x64")
             if a.n:
-                out.append(compare(f"{bb}: SimCC beats heatmap + DARK at 64x64", a, get(f"{bb}, heatmap (DARK)", "64x64"),
-                                   "SimCC", "heatmap+DARK"))
+                out.append(compare(f"{bb}: SimCC beats heatmap + DARK at 64x64", [row(f"{bb}, SimCC", "64x64")],
+                                   [row(f"{bb}, heatmap (DARK)", "64x64")], "SimCC", "heatmap+DARK"))
     return out
+
+
+def _pool(cells: list[Cell]) -> Cell:
+    """Several cells as one (mean of means; the largest std), for the margin rule."""
+    if len(cells) == 1:
+        return cells[0]
+    return Cell(float(np.mean([c.mean for c in cells])), max(c.std for c in cells), min(c.n for c in cells))
+
+
+def _paired(results, a: Row | None, b: Row | None) -> Paired | None:
+    if a is None or b is None:
+        return None
+    return paired_difference(results, [(a.run, a.variant)], [(b.run, b.variant)])
+
+
+def _trend(part: str, groups: list[str], diffs: list[Paired | None], what: str) -> tuple[str, str, str]:
+    """Does the difference ``what`` fall from the first group (size) to the last? **reproduces** when the
+    first group's interval lies wholly above the last's, **partly** when only the means fall."""
+    if any(d is None for d in diffs):
+        return part, "not run", "a size lacks results"
+    first, last = diffs[0], diffs[-1]
+    if first.people and last.people:
+        falls, apart = first.oks[0] > last.oks[0], first.oks[1] > last.oks[2]
+    else:  # no per-person data (older result files): AP means and the margin rule
+        falls, apart = first.ap > last.ap, first.ap - last.ap > MARGIN_AP
+    verdict = "reproduces" if falls and apart else "partly" if falls else "does not"
+    ev = "; ".join(f"{g}: dAP {d.ap:+.1f}, dOKS x100 {d.oks[0]:+.1f} [{d.oks[1]:+.1f}, {d.oks[2]:+.1f}] "
+                   f"(seeds {', '.join(map(str, d.seeds))})" for g, d in zip(groups, diffs))
+    return part, verdict, f"{what}: {ev}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Learning curves
+# ---------------------------------------------------------------------------------------------------
+def curve_points(results: dict[str, dict], row: Row, metric: str = "pixel_error") -> dict[int, list[float]]:
+    """Samples seen -> the values of ``metric`` (``pixel_error`` input px, or ``AP`` x 100) over seeds, from
+    the learning-curve points in the runs' histories (``<metric>_<variant>``)."""
+    key = f"{metric}_{row.variant}"
+    out: dict[int, list[float]] = {}
+    for r in results.values():
+        if r.get("run") != row.run:
+            continue
+        for rec in r.get("history", []):
+            if key in rec and rec[key] is not None:
+                out.setdefault(int(rec["samples_seen"]), []).append(rec[key] * (100 if metric == "AP" else 1))
+    return dict(sorted(out.items()))
+
+
+def oracle_floor(results: dict[str, dict], row: Row, metric: str = "pixel_error") -> float:
+    """The codec's own floor on the val people (``oracle`` of the run's result), nan when absent."""
+    for r in results.values():
+        if r.get("run") == row.run and row.variant in r.get("oracle", {}):
+            v = r["oracle"][row.variant][metric]
+            return v * 100 if metric == "AP" else v
+    return float("nan")
+
+
+def _curve_verdicts(exp: Experiment, results) -> list[tuple[str, str, str]]:
+    """Over the last doubling of samples, does the heatmap (argmax) stall near its floor while SimCC improves?"""
+    sc, hm = exp.rows[0], exp.rows[1]
+    pts = {r.label: curve_points(results, r) for r in (sc, hm)}
+    if any(len(p) < 2 for p in pts.values()):
+        return [("learning curves", "not run", "fewer than two curve points")]
+
+    def last_gain(p):  # relative error drop over the last two points
+        xs = list(p)
+        a, b = np.mean(p[xs[-2]]), np.mean(p[xs[-1]])
+        return (a - b) / a, b
+
+    g_sc, e_sc = last_gain(pts[sc.label])
+    g_hm, e_hm = last_gain(pts[hm.label])
+    f_sc, f_hm = oracle_floor(results, sc), oracle_floor(results, hm)
+    ev = (f"last doubling of samples: SimCC error {100 * g_sc:.0f} % lower (to {e_sc:.2f} px, floor {f_sc:.2f}), "
+          f"heatmap argmax {100 * g_hm:.0f} % lower (to {e_hm:.2f} px, floor {f_hm:.2f}); the floor is "
+          f"{100 * f_hm / e_hm:.0f} % of the heatmap's error and {100 * f_sc / e_sc:.0f} % of SimCC's")
+    verdict = "reproduces" if g_sc > g_hm and e_sc < e_hm else "partly" if g_sc > g_hm or e_sc < e_hm else "does not"
+    return [("SimCC keeps improving where the heatmap (argmax) stalls", verdict, ev)]
+
+
+def curves_figure(exp: Experiment, results: dict[str, dict]):
+    """Two panels against samples seen (log x): mean input-px error with each codec's floor (dashed), and AP.
+    Lines are the mean over seeds; the band spans the seeds' min to max."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    fig = Figure(figsize=(10, 4))
+    ax_e, ax_a = fig.subplots(1, 2)
+    for i, r in enumerate(exp.rows):
+        color = f"C{i}"
+        for ax, metric in ((ax_e, "pixel_error"), (ax_a, "AP")):
+            pts = curve_points(results, r, metric)
+            if not pts:
+                continue
+            x = np.array(list(pts))
+            vals = [np.array(v) for v in pts.values()]
+            ax.plot(x, [v.mean() for v in vals], "o-", color=color, label=r.label, lw=1.6, ms=4)
+            ax.fill_between(x, [v.min() for v in vals], [v.max() for v in vals], color=color, alpha=0.15, lw=0)
+            floor = oracle_floor(results, r, metric)
+            if np.isfinite(floor):
+                ax.axhline(floor, color=color, ls="--", lw=1.0, alpha=0.8)
+    ax_e.set_yscale("log")
+    for ax in (ax_e, ax_a):
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+        ax.set_xlabel("training samples seen")
+        ax.grid(alpha=0.3, which="both")
+    ax_e.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_e.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "1235" else ""))
+    ax_e.set_ylabel("mean error (input px, log)")
+    ax_e.set_title("error; dashed: the codec's own floor")
+    ax_a.set_ylabel("AP x 100")
+    ax_a.set_title("AP; dashed: the codec's own ceiling")
+    if ax_e.get_legend_handles_labels()[0]:
+        ax_e.legend(fontsize=8, loc="upper right")
+    fig.suptitle(exp.title)
+    fig.tight_layout()
+    return fig
+
+
+def curves_table(exp: Experiment, results: dict[str, dict]) -> str:
+    """Markdown: one row per curve point (samples seen), mean error and AP over seeds per method."""
+    pts = {r.label: (curve_points(results, r), curve_points(results, r, "AP")) for r in exp.rows}
+    xs = sorted({x for e, _ in pts.values() for x in e})
+    head = "| samples seen | " + " | ".join(f"{lab}: px / AP" for lab in pts) + " |"
+    lines = [head, "|---" * (len(pts) + 1) + "|"]
+    for x in xs:
+        cells = []
+        for e, a in pts.values():
+            cells.append(f"{np.mean(e[x]):.2f} / {np.mean(a[x]):.1f}" if x in e and x in a else "n/a")
+        lines.append(f"| {x:,} | " + " | ".join(cells) + " |")
+    floors = [f"{oracle_floor(results, r):.2f} / {oracle_floor(results, r, 'AP'):.1f}" for r in exp.rows]
+    lines.append("| codec alone (floor) | " + " | ".join(floors) + " |")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -211,13 +363,14 @@ def experiment_figure(exp: Experiment, results: dict[str, dict]):
 # ---------------------------------------------------------------------------------------------------
 def experiment_table(exp: Experiment, results: dict[str, dict]) -> str:
     """Markdown table: input/group, method, paper, ours (and train time of the run)."""
-    lines = ["| input | method | paper AP | our AP | our mean error (input px) | run |", "|---|---|---|---|---|---|"]
+    lines = ["| input | method | paper AP | our AP | our mean error (input px) | seeds | run |",
+             "|---|---|---|---|---|---|---|"]
     for r in exp.rows:
         c = cell(results, r.run, r.variant, exp.metric)
         px = cell(results, r.run, r.variant, "pixel_error")
         paper = "" if r.paper is None else f"{r.paper:.1f}"
-        px_s = "n/a" if px.n == 0 else f"{px.mean:.2f}"
-        lines.append(f"| {r.group} | {r.label} | {paper} | {c} | {px_s} | `{r.run}` ({r.variant}) |")
+        px_s = "n/a" if px.n == 0 else f"{px.mean:.2f}" if px.n == 1 else f"{px.mean:.2f} +- {px.std:.2f}"
+        lines.append(f"| {r.group} | {r.label} | {paper} | {c} | {px_s} | {c.n} | `{r.run}` ({r.variant}) |")
     return "\n".join(lines)
 
 
@@ -270,12 +423,18 @@ def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, comm
         vs = verdicts(exp, results)
         md += [f"| {exp.title} | {part} | **{v}** | {ev} |" for part, v, ev in vs]
         fig_path = out_dir / f"{name}.png"
-        io.save_figure(experiment_figure(exp, results), fig_path)
+        curves = name == "curves"
+        io.save_figure((curves_figure if curves else experiment_figure)(exp, results), fig_path)
         sections += [f"## {exp.title}", "", f"*Question.* {exp.question}  ", f"*Paper.* {exp.claim}", "",
-                     experiment_table(exp, results), "", *[f"- {part}: **{v}** ({ev})" for part, v, ev in vs], "",
+                     (curves_table if curves else experiment_table)(exp, results), "",
+                     *[f"- {part}: **{v}** ({ev})" for part, v, ev in vs], "",
                      f"![{exp.title}]({fig_path.name})", ""]
         if name == "upsampling":
             sections += ["Compute of the runs above (params and FLOPs from `simcc_lab.models`, speed measured during "
                          "training):", "", compute_table(results, list(dict.fromkeys(r.run for r in exp.rows))), ""]
+    later = [n for n in MODE_EXPERIMENTS["standard"] if n not in grid.experiments]
+    if later:
+        md += ["", f"Not in {grid.mode} mode: {', '.join(later)} (`simcc-lab reproduce --mode standard`, "
+               "results in `reports/standard/`)."]
     md += ["", *sections]
     return io.write_text(out_dir / "REPORT.md", "\n".join(md) + "\n")

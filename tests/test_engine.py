@@ -252,8 +252,22 @@ def test_device_and_amp_choices():
             engine.select_device("cuda")
     cpu = torch.device("cpu")
     assert engine.resolve_amp("auto", cpu) is None and engine.resolve_amp("off", cpu) is None
+    assert engine.resolve_amp("bf16", cpu) is torch.bfloat16  # CPU autocast (fast with avx512_bf16 / AMX)
     with pytest.raises(ValueError, match="CUDA"):
-        engine.resolve_amp("bf16", cpu)
+        engine.resolve_amp("fp16", cpu)
+
+
+def test_cosine_schedule_and_adamw(tmp_path):
+    """lr_factor: warm-up then half a cosine from 1 to 0 over the run; AdamW is selectable."""
+    cfg = C.config_from_preset("synth-simcc-64-tiny", schedule="cosine", epochs=4, warmup_steps=2, optimizer="adamw")
+    f = [engine.lr_factor(s, cfg, steps_per_epoch=10) for s in range(41)]
+    assert f[0] == pytest.approx(1e-3) and f[1] < f[2]  # warm-up
+    assert f[20] == pytest.approx(0.5) and f[40] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(f[2:], f[3:]))  # falls monotonically after the warm-up
+    with pytest.raises(ValueError, match="schedule"):
+        C.config_from_preset(None, schedule="linear")
+    with pytest.raises(ValueError, match="optimizer"):
+        C.config_from_preset(None, optimizer="sgd")
 
 
 def test_tensorboard_missing_is_reported_not_fatal(tmp_path, capsys):

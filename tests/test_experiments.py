@@ -10,8 +10,9 @@ import pytest
 from simcc_lab import experiments, report
 
 
-def fake_trainer(calls):
-    """A deterministic stand-in: AP grows with k and input size; heatmap refinements ordered."""
+def fake_trainer(calls, people: int = 0):
+    """A deterministic stand-in: AP grows with k and input size; heatmap refinements ordered. With
+    ``people`` > 0 it adds per-person data whose OKS follows the AP (plus a fixed per-person pattern)."""
     def train(run, overrides, run_dir):
         calls.append(run.key)
         base = 0.3 + 0.001 * overrides["input_size"][0] + 0.01 * overrides.get("k", 0)
@@ -19,19 +20,29 @@ def fake_trainer(calls):
             metrics = {"none": {"AP": base - 0.1}, "quarter": {"AP": base - 0.05}, "dark": {"AP": base - 0.04}}
         else:
             metrics = {"default": {"AP": base}}
-        return {"metrics": metrics, "params_m": 1.0, "gflops": 0.1, "train_images_per_s": 100.0}
+        out = {"metrics": metrics, "params_m": 1.0, "gflops": 0.1, "train_images_per_s": 100.0}
+        if people:
+            wobble = [0.02 * ((i * 7) % 5 - 2) for i in range(people)]
+            out["per_person"] = {v: {"ann_id": list(range(people)), "oks": [m["AP"] + w for w in wobble],
+                                     "err_sum": [17 * (1 - m["AP"])] * people, "count": [17] * people}
+                                 for v, m in metrics.items()}
+        return out
     return train
 
 
 def test_grid_covers_every_experiment_and_shares_runs():
-    g = experiments.build_grid("quick")
-    assert set(g.experiments) == {"resolution", "k", "smoothing", "upsampling", "crowded", "backbone"}
+    assert set(experiments.build_grid("quick").experiments) == {"resolution", "curves"}
+    g = experiments.build_grid("standard")
+    assert set(g.experiments) == {"resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"}
     for exp in g.experiments.values():
         assert any(r.group == "64x64" for r in exp.rows), exp.name
         for r in exp.rows:
             assert any(run.name == r.run for run in g.runs.values()), r.run
-    # the k=2 Gaussian 64x64 SimCC model is one run shared by four experiments
-    assert sum(run.name == "simcc-k2-gauss-64x64" for run in g.runs.values()) == 1
+    # the k=2 Gaussian 64x64 SimCC model is one run (per seed) shared by five experiments
+    assert sum(run.name == "simcc-k2-gauss-64x64" for run in g.runs.values()) == 3
+    # on CPU the 128x128 runs of the trend train one seed; the 64x64 comparison three
+    assert sorted(r.seed for r in g.runs.values() if r.name == "heatmap-128x128") == [0]
+    assert sorted(r.seed for r in g.runs.values() if r.name == "heatmap-64x64") == [0, 1, 2]
 
 
 def test_unknown_mode_and_experiment_are_clear_errors(tmp_path):
@@ -79,7 +90,7 @@ def test_a_changed_recipe_retrains_and_keeps_the_old_result(tmp_path):
 
 def test_report_has_tables_verdicts_and_figures(tmp_path):
     g = experiments.build_grid("quick")
-    results = experiments.run_grid(g, tmp_path, trainer=fake_trainer([]), progress=lambda s: None)
+    results = experiments.run_grid(g, tmp_path, trainer=fake_trainer([], people=40), progress=lambda s: None)
     path = report.write_report(g, results, tmp_path, command="simcc-lab reproduce --mode quick", wall_s=1.0)
     text = path.read_text()
     assert "simcc-lab reproduce --mode quick" in text
@@ -88,9 +99,11 @@ def test_report_has_tables_verdicts_and_figures(tmp_path):
     # fake numbers: SimCC (base) beats heatmap none by 0.1 AP-fraction = 10 points -> reproduces
     res = dict((p, v) for p, v, _ in report.verdicts(g.experiments["resolution"], results))
     assert res["SimCC beats heatmap without post-processing at 64x64"] == "reproduces"
-    assert res["trend across input sizes"] == "not run"  # quick mode trains 64x64 only
-    # one size still says whether post-processing matters there: quarter beats none by 5 points (fake)
+    assert res["pooled: SimCC beats the heatmap under every decoding at 64x64"] == "reproduces"
+    # quarter beats none by 5 points (fake), at both sizes equally: no trend to claim
     assert res["heatmaps need post-processing at 64x64 (quarter offset beats none)"] == "reproduces"
+    assert res["heatmaps lose most without post-processing at the lowest resolution"] == "does not"
+    assert "Not in quick mode: k, smoothing" in text
     # the full grid has three sizes; the fake gap is constant across them, so "shrinks" must not be claimed
     full = experiments.build_grid("full")
     full_results = experiments.run_grid(full, tmp_path / "full", trainer=fake_trainer([]), only=("resolution",),
@@ -126,12 +139,28 @@ def test_tiny_grid_end_to_end_with_the_real_engine(tmp_path, monkeypatch):
         experiments.run_grid(g, tmp_path, trainer=interrupt_second, only=("resolution",), progress=lambda s: None)
     assert [p.stem for p in (tmp_path / "results").glob("*.json")] == seen
     results = experiments.run_grid(g, tmp_path, only=("resolution",), progress=lambda s: None)
-    assert len(results) == 2
+    assert len(results) == 4  # SimCC and heatmap at 64x64 and 128x128
     for r in results.values():
         assert r["metrics"] and all(0 <= m["AP"] <= 1 for m in r["metrics"].values())
         assert (tmp_path / "runs" / r["key"] / "last.pt").exists()
-    hm = next(r for r in results.values() if r["run"].startswith("heatmap"))
+        for v, pp in r["per_person"].items():  # per val person, for the paired intervals
+            assert len(pp["oks"]) == len(pp["err_sum"]) == len(pp["ann_id"]) > 0
+            assert 0 < r["oracle"][v]["AP"] <= 1  # the codec's own ceiling on the same people
+    hm = results["heatmap-64x64-s0"]
     assert set(hm["metrics"]) == {"none", "quarter", "dark"}
+    # learning-curve points: every decoding after epochs 1 and 2, with the samples seen
+    assert [(h["samples_seen"], "AP_dark" in h, "pixel_error_quarter" in h) for h in hm["history"]] == \
+        [(8, True, True), (16, True, True)]
+    # the headline models are kept beside the report, small, and evaluate like any checkpoint
+    model = tmp_path / "models" / "heatmap-64x64-s0.pt"
+    assert model.stat().st_size < 5e6 < (tmp_path / "runs" / "heatmap-64x64-s0" / "last.pt").stat().st_size
+    from simcc_lab import engine
+    again = engine.evaluate(model, refinement="dark", progress=False)
+    assert again["AP"] == pytest.approx(hm["metrics"]["dark"]["AP"], abs=0.02)
+    net, cfg, codec = engine.load_model(model)
+    import torch
+    (maps,) = net(torch.zeros(1, 3, 64, 64))
+    assert cfg.codec == "heatmap" and maps.dtype == torch.float32 and maps.shape == (1, 17, 16, 16)
     text = report.write_report(g, results, tmp_path, "simcc-lab reproduce --mode tiny --only resolution", 1.0,
                                only=("resolution",)).read_text()
     assert "Heatmap vs SimCC across input sizes" in text and (tmp_path / "resolution.png").exists()

@@ -95,10 +95,13 @@ def _occluder(rng: np.random.Generator, person: poses.Person, size) -> render.Co
     return render.capsule_coverage(at - d, at + d, 0.25 * r, 0.25 * r, size)
 
 
-def _sample_layout(rng, size, crowded):
+def _sample_layout(rng, size, crowded, clean=False):
     """Standing heights (n,) px, smallest first so nearer (bigger) people are painted last, and centres (n, 2)."""
     w, h = size
     scale = min(w, h) / 256
+    if clean:  # one person, 110-240 px tall at 256x256, near the centre
+        return (np.array([rng.uniform(110, 240)]) * scale,
+                (0.5 + rng.uniform(-0.1, 0.1, (1, 2))) * (w, h))
     n = int(rng.integers(5, 11)) if crowded else 1 + int(rng.binomial(4, 0.4))
     heights = np.sort(np.exp(rng.uniform(np.log(30), np.log(180 if crowded else 250), n))) * scale
     if crowded:  # one or two tight groups, so that people overlap heavily
@@ -110,13 +113,15 @@ def _sample_layout(rng, size, crowded):
     return heights, centres
 
 
-def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = False):
+def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = False, clean: bool = False):
     """Render one scene and label its people.
 
     Args:
         rng: the only source of randomness.
         size: image (W, H) in pixels.
         crowded: many overlapping people (CrowdPose-like) instead of one to five.
+        clean: the "clean" variant: one person near the centre, 110-240 px tall (at 256x256), at most two
+            distractors and no occluders (for accuracy experiments whose models must learn in CPU minutes).
     Returns:
         image: (H, W, 3) uint8.
         people: list of dicts with ``keypoints`` (17, 2) float64 image px (0 where v = 0), ``visible``
@@ -124,13 +129,15 @@ def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = Fals
             ``family`` (pose family). Conventions in the module docstring.
     """
     size = _check_size(size)
+    if crowded and clean:
+        raise ValueError("a scene is either crowded or clean, not both")
     w, h = size
-    canvas = render.background(rng, size, distractors=int(rng.integers(2, 12)))
-    heights, centres = _sample_layout(rng, size, crowded)
+    canvas = render.background(rng, size, distractors=int(rng.integers(0, 3) if clean else rng.integers(2, 12)))
+    heights, centres = _sample_layout(rng, size, crowded, clean)
     people = [poses.sample_person(rng, hgt, c) for hgt, c in zip(heights, centres)]
     n = len(people)
     occluders = {}  # person index -> occluders painted right after it (covering it and those before)
-    for _ in range(int(rng.binomial(2, 0.2 if crowded else 0.3))):
+    for _ in range(0 if clean else int(rng.binomial(2, 0.2 if crowded else 0.3))):
         occluders.setdefault(int(rng.integers(n)), []).append(_occluder(rng, people[rng.integers(n)], size))
 
     boxes = np.zeros((n, 4), int)  # amodal in-image pixel box x0, y0, x1, y1 (exclusive)
@@ -181,17 +188,27 @@ def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = Fals
     return image, records
 
 
-def _image_rng(seed: int, split: str, index: int, crowded: bool) -> np.random.Generator:
-    """The generator of one image: a function of (seed, split, crowded, index) only."""
-    return np.random.default_rng(np.random.SeedSequence([seed, SPLIT_KEYS[split], int(crowded), index]))
+VARIANTS = ("default", "crowded", "clean")  # position = the variant's key in the image seed
+
+
+def _image_rng(seed: int, split: str, index: int, variant: str) -> np.random.Generator:
+    """The generator of one image: a function of (seed, split, variant, index) only."""
+    return np.random.default_rng(np.random.SeedSequence([seed, SPLIT_KEYS[split], VARIANTS.index(variant), index]))
+
+
+def _variant(crowded: bool, clean: bool) -> str:
+    if crowded and clean:
+        raise ValueError("a data set is either crowded or clean, not both")
+    return "crowded" if crowded else "clean" if clean else "default"
 
 
 def _make_image(task) -> list[dict]:
     """Worker: render image ``index``, write its PNG whole, return its people (JSON-ready)."""
-    index, seed, split, size, crowded, path = task
+    index, seed, split, size, variant, path = task
     from PIL import Image
 
-    image, people = render_scene(_image_rng(seed, split, index, crowded), size, crowded)
+    image, people = render_scene(_image_rng(seed, split, index, variant), size, crowded=variant == "crowded",
+                                 clean=variant == "clean")
     buf = io.BytesIO()
     # zlib level 1 with the RLE strategy (compress_type 3): the fastest setting, and here also the smallest.
     Image.fromarray(image).save(buf, format="PNG", compress_level=1, compress_type=3)
@@ -208,7 +225,7 @@ def coco_category() -> dict:
 
 
 def generate(out_dir, num_images: int, seed: int = 0, crowded: bool = False, split: str = "train",
-             size=(256, 256), workers: int = 0, progress: bool = True) -> Path:
+             size=(256, 256), workers: int = 0, progress: bool = True, clean: bool = False) -> Path:
     """Render ``num_images`` scenes and write a COCO keypoint data set.
 
     Args:
@@ -216,6 +233,7 @@ def generate(out_dir, num_images: int, seed: int = 0, crowded: bool = False, spl
         num_images: >= 1 images (2.5 people each on average, 7.5 in crowded mode).
         seed: >= 0; with ``split`` it fixes every byte written.
         crowded: CrowdPose-like scenes.
+        clean: one person per image, few distractors, no occluders (see :func:`render_scene`).
         split: "train" or "val" (different scenes for the same seed).
         size: image (W, H) in pixels.
         workers: 0 renders in this process; W > 0 uses a pool of W processes (same output).
@@ -228,11 +246,12 @@ def generate(out_dir, num_images: int, seed: int = 0, crowded: bool = False, spl
     if split not in SPLIT_KEYS:
         raise ValueError(f"split must be one of {sorted(SPLIT_KEYS)}, got {split!r}")
     size = _check_size(size)
+    variant = _variant(crowded, clean)
     out_dir = Path(out_dir)
     image_dir = out_dir / split / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
     names = [f"{i:06d}.png" for i in range(num_images)]
-    tasks = [(i, seed, split, size, bool(crowded), image_dir / names[i]) for i in range(num_images)]
+    tasks = [(i, seed, split, size, variant, image_dir / names[i]) for i in range(num_images)]
     from tqdm.auto import tqdm
 
     bar = dict(total=num_images, desc=f"SynthPose {split}", unit="img", disable=not progress)
@@ -251,22 +270,25 @@ def generate(out_dir, num_images: int, seed: int = 0, crowded: bool = False, spl
             annotations.append(dict(id=len(annotations) + 1, image_id=i + 1, category_id=1, iscrowd=0, **p))
     info = dict(description="SynthPose: procedural people with exact sub-pixel COCO-17 keypoints",
                 version=VERSION, seed=seed, split=split, crowded=bool(crowded), size=list(size),
+                **({"variant": variant} if clean else {}),
                 coordinates="pixel centres at integer coordinates")
     return write_json(out_dir / f"{split}.json", dict(info=info, images=images, annotations=annotations,
                                                       categories=[coco_category()]), indent=None)
 
 
 def generate_splits(out_dir, num_train: int, num_val: int, seed: int = 0, crowded: bool = False,
-                    size=(256, 256), workers: int = 0, progress: bool = True) -> dict[str, Path]:
+                    size=(256, 256), workers: int = 0, progress: bool = True,
+                    clean: bool = False) -> dict[str, Path]:
     """Write the train and val splits into ``out_dir``; returns {split: annotation JSON path}."""
     _check_int("num_train", num_train, 1), _check_int("num_val", num_val, 1)
     return {split: generate(out_dir, n, seed=seed, crowded=crowded, split=split, size=size, workers=workers,
-                            progress=progress) for split, n in (("train", num_train), ("val", num_val))}
+                            progress=progress, clean=clean)
+            for split, n in (("train", num_train), ("val", num_val))}
 
 
 def ensure_dataset(cache_dir=None, name: str = "default", num_train: int = 1000, num_val: int = 100,
                    seed: int = 0, crowded: bool = False, size=(256, 256), workers: int = 0,
-                   progress: bool = True) -> dict[str, tuple[Path, Path]]:
+                   progress: bool = True, clean: bool = False) -> dict[str, tuple[Path, Path]]:
     """A cached SynthPose data set, generated only when missing, incomplete or made differently.
 
     ``cache_dir/name/manifest.json`` (the parameters and ``VERSION``) is written last, so its presence
@@ -283,6 +305,8 @@ def ensure_dataset(cache_dir=None, name: str = "default", num_train: int = 1000,
     params = dict(version=VERSION, num_train=_check_int("num_train", num_train, 1),
                   num_val=_check_int("num_val", num_val, 1), seed=_check_int("seed", seed, 0),
                   crowded=bool(crowded), size=list(_check_size(size)))
+    if clean:  # only when set, so that caches of the other variants stay valid
+        params["clean"] = True
     out = {s: (root / f"{s}.json", root / s / "images") for s in SPLIT_KEYS}
     manifest = root / "manifest.json"
     if manifest.exists():
@@ -298,7 +322,7 @@ def ensure_dataset(cache_dir=None, name: str = "default", num_train: int = 1000,
     for s in SPLIT_KEYS:  # stale images of a bigger earlier run must not linger
         shutil.rmtree(root / s, ignore_errors=True)
     generate_splits(root, num_train, num_val, seed=seed, crowded=crowded, size=size, workers=workers,
-                    progress=progress)
+                    progress=progress, clean=clean)
     write_json(manifest, params)
     return out
 
