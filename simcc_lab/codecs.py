@@ -429,39 +429,90 @@ class HeatmapCodec:
         return maps[m, iy.long().clamp(0, h - 1), ix.long().clamp(0, w - 1)]
 
     def _quarter(self, maps, ix, iy):
-        """MSRA's quarter offset: 0.25 px toward the higher neighbour, on each axis where both exist."""
+        """MSRA's quarter offset: 0.25 px toward the higher neighbour. The HRNet/MMPose border rule: the x
+        offset only where 1 < ix < w - 1, the y offset only where 1 < iy < h - 1 (so not at column 1 or row
+        1 either, although both neighbours exist there)."""
         h, w = maps.shape[-2:]
         dx = (self._at(maps, iy, ix + 1) - self._at(maps, iy, ix - 1)).double()
         dy = (self._at(maps, iy + 1, ix) - self._at(maps, iy - 1, ix)).double()
-        ix = ix + torch.where((ix > 0) & (ix < w - 1), 0.25 * torch.sign(dx), torch.zeros_like(dx))
-        iy = iy + torch.where((iy > 0) & (iy < h - 1), 0.25 * torch.sign(dy), torch.zeros_like(dy))
+        ix = ix + torch.where((ix > 1) & (ix < w - 1), 0.25 * torch.sign(dx), torch.zeros_like(dx))
+        iy = iy + torch.where((iy > 1) & (iy < h - 1), 0.25 * torch.sign(dy), torch.zeros_like(dy))
         return ix, iy
+
+    def _blur_kernel_1d(self, device) -> torch.Tensor:
+        """DARK's normalised 1-D Gaussian (k,) float64, sigma as OpenCV picks it for kernel size k."""
+        k = self.blur_kernel
+        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
+        t = torch.arange(k, dtype=torch.float64, device=device) - k // 2
+        g = torch.exp(-t**2 / (2 * sigma**2))
+        return g / g.sum()
 
     def _blur(self, maps: torch.Tensor) -> torch.Tensor:
         """DARK's blur of every map: separable Gaussian, zero border (DARK pads with zeros before
-        ``cv2.GaussianBlur``), rescaled so each map keeps its maximum. (M, h, w) -> (M, h, w)."""
+        ``cv2.GaussianBlur``), rescaled so each map keeps its maximum. (M, h, w) -> (M, h, w) float32.
+        Used where a map needs its whole blurred maximum (see :meth:`_dark`)."""
         k = self.blur_kernel
-        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
-        t = torch.arange(k, dtype=torch.float32, device=maps.device) - k // 2
-        g = torch.exp(-t**2 / (2 * sigma**2))
-        g = g / g.sum()
+        g = self._blur_kernel_1d(maps.device).float()
         m = maps.float()[:, None]
         b = F.conv2d(m, g.view(1, 1, 1, k), padding=(0, k // 2))
         b = F.conv2d(b, g.view(1, 1, k, 1), padding=(k // 2, 0))[:, 0]
         peak = maps.float().amax(dim=(-2, -1), keepdim=True)
         return b * peak / b.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
 
+    def _blurred_patch(self, maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor) -> torch.Tensor:
+        """The blurred maps (zero border, not rescaled) on the 5 x 5 pixels around each argmax:
+        (M, h, w), argmax ix, iy (M,) -> (M, 5, 5) float64, ``patch[m, 2 + dy, 2 + dx]``.
+
+        Only a window of 2r + 5 pixels a side (r = blur_kernel // 2) around each argmax is read (zeros
+        outside the map), and the separable blur is two small matrix products on it: ~1/100 of the work
+        of blurring whole maps at 64x48 (benchmarks/bench_codecs.py)."""
+        h, w = maps.shape[-2:]
+        r = self.blur_kernel // 2
+        n = 2 * r + 5
+        off = torch.arange(n, device=maps.device) - (r + 2)
+        rows = iy.long()[:, None] + off  # (M, n)
+        cols = ix.long()[:, None] + off
+        inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+        flat = (rows.clamp(0, h - 1) * w)[:, :, None] + cols.clamp(0, w - 1)[:, None, :]  # (M, n, n)
+        win = torch.gather(maps.reshape(len(maps), -1), 1, flat.reshape(len(maps), -1)).reshape(-1, n, n)
+        win = win.double() * inside
+        g = self._blur_kernel_1d(maps.device)
+        band = torch.stack([F.pad(g, (i, 4 - i)) for i in range(5)])  # (5, n): output p reads window p..p+2r
+        return band @ win @ band.T
+
     def _dark(self, maps, ix, iy):
         """DARK: blur, log, one Newton step ``-H^-1 g`` from the argmax, with the gradient and Hessian of the
         log map from central differences (step 1 for g and the mixed term, step 2 for the diagonal, as DARK).
         Applied, as in DARK, where the argmax is at least 2 px from the border, and only where the Hessian is
-        negative definite (a maximum; DARK checks det != 0 alone)."""
-        h, w = maps.shape[-2:]
+        negative definite (a maximum; DARK checks det != 0 alone).
+
+        DARK's log map is ``log(max(blur * peak / max(blur), 1e-10))``. The rescale adds a constant per map,
+        which the differences cancel, so only the 5 x 5 blurred pixels around the argmax are computed
+        (:meth:`_blurred_patch`) unless the 1e-10 floor could bite: blurred values are at most the map's
+        peak, so the floor is inactive wherever every patch value is >= 1e-10 (with margin) and the peak is
+        positive. The other maps (e.g. all zero or negative) take the whole-map blur (:meth:`_dark_dense`).
+        Both agree to ~1e-6 heatmap px (float32 vs float64 logs; tests/test_codecs.py)."""
+        patch = self._blurred_patch(maps, ix, iy)
+        peak = maps.reshape(len(maps), -1).amax(-1)
+        local = (patch.flatten(1).amin(-1) >= 2e-10) & (peak > 0)
+        logp = torch.log(patch.clamp_min(1e-300))
+        out_x, out_y = self._newton(lambda dy, dx: logp[:, 2 + dy, 2 + dx], maps.shape[-2:], ix, iy)
+        if not bool(local.all()):
+            rest = torch.nonzero(~local).reshape(-1)
+            dx, dy = self._dark_dense(maps[rest], ix[rest], iy[rest])
+            out_x, out_y = out_x.index_put((rest,), dx), out_y.index_put((rest,), dy)
+        return out_x, out_y
+
+    def _dark_dense(self, maps, ix, iy):
+        """:meth:`_dark` on whole-map blurs (DARK's own order of operations, float32 blur and log)."""
         logm = torch.log(self._blur(maps).clamp_min(1e-10)).double()
+        return self._newton(lambda dy, dx: self._at(logm, iy + dy, ix + dx), maps.shape[-2:], ix, iy)
 
-        def at(dy, dx):
-            return self._at(logm, iy + dy, ix + dx)
-
+    @staticmethod
+    def _newton(at, size, ix, iy):
+        """One Newton step on log-map values ``at(dy, dx)`` (M,) around the argmax (ix, iy) (M,) of maps of
+        ``size`` (h, w); see :meth:`_dark`. Returns the refined (ix, iy) float64, heatmap px."""
+        h, w = size
         c = at(0, 0)
         gx, gy = 0.5 * (at(0, 1) - at(0, -1)), 0.5 * (at(1, 0) - at(-1, 0))
         hxx = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
