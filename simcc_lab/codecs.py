@@ -77,8 +77,8 @@ def _choice(value, name: str, allowed: tuple) -> str:
     return value
 
 
-def _size(value, name: str = "input_size") -> tuple[int, int]:
-    """A (W, H) pair of positive integers."""
+def size_pair(value, name: str = "input_size") -> tuple[int, int]:
+    """``value`` as a (W, H) pair of positive integers (pixels), else a ValueError naming ``name``."""
     try:
         w, h = value
         ok = all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in (w, h))
@@ -179,7 +179,7 @@ class SimCCCodec:
 
     def __init__(self, input_size=(192, 256), k: float = 2.0, smoothing: str = "gaussian", sigma=(4.0, 4.0),
                  eps: float = 0.1, centre: str = "continuous", normalize: bool = True, score: str = "min"):
-        self.input_size = _size(input_size)
+        self.input_size = size_pair(input_size)
         self.k = _real(k, "k", 1.0, "a real number >= 1")
         self.smoothing = _choice(smoothing, "smoothing", tuple(S.SHAPES))
         try:
@@ -349,12 +349,12 @@ class HeatmapCodec:
 
     def __init__(self, input_size=(192, 256), stride: int | None = None, heatmap_size=None, sigma: float = 2.0,
                  encoding: str = "biased", refinement: str = "none", blur_kernel: int | None = None):
-        self.input_size = _size(input_size)
+        self.input_size = size_pair(input_size)
         w_in, h_in = self.input_size
         if stride is not None and (isinstance(stride, bool) or not isinstance(stride, Integral) or stride < 1):
             raise ValueError(f"stride must be a positive integer, got {stride!r}")
         if heatmap_size is not None:
-            hw, hh = _size(heatmap_size, "heatmap_size")
+            hw, hh = size_pair(heatmap_size, "heatmap_size")
             if w_in % hw or h_in % hh or w_in // hw != h_in // hh:
                 raise ValueError(f"heatmap_size {heatmap_size} must be input_size {self.input_size} divided by one "
                                  f"integer stride")

@@ -19,17 +19,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import io as _io
-import json
 from pathlib import Path
 
 import numpy as np
 
+from .data.coco import check_ground_truth, numeric_field, read_json, require_fields
 from .io import write_json
-from .keypoints import COCO17, spec_from_coco_category
+from .keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category
 from .transforms import inverse_keypoints
 
 __all__ = ["evaluate_coco", "to_coco_results", "rescore", "oks_matrix", "oks_nms", "evaluate_topdown",
-           "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "METRIC_NAMES", "register_cli"]
+           "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "check_results", "METRIC_NAMES",
+           "register_cli"]
 
 # COCOeval.stats order for keypoints.
 METRIC_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -113,20 +114,22 @@ def oks_nms(kpts, scores, areas, sigmas, thr: float = OKS_NMS_THR, image_ids=Non
     return np.asarray(keep, dtype=np.int64)
 
 
-def _load_gt(gt):
-    """A pycocotools COCO object from a path, a dict or a COCO object, checked for COCOeval's needs."""
+def _load_gt(gt, sigmas=None):
+    """A pycocotools COCO object from a path, a dict or a COCO object, validated as
+    :func:`simcc_lab.data.coco.check_ground_truth` does (areas derived where missing), and its name.
+    ``sigmas`` (K,), when given, stand in for a category's missing ones; a file without a keypoint category
+    is read as COCO-17 (or as K unnamed keypoints with ``sigmas``)."""
     from pycocotools.coco import COCO
 
     if isinstance(gt, COCO):
-        return gt, "<COCO object>"
-    name = str(gt) if not isinstance(gt, dict) else "<dict>"
-    data = gt if isinstance(gt, dict) else json.loads(Path(gt).read_text())
-    data = copy.deepcopy(data)
-    for i, a in enumerate(data.get("annotations", [])):
-        if "area" not in a:
-            raise ValueError(f"{name}: annotations[{i}] (id {a.get('id')}) has no 'area' (COCOeval needs it)")
-        if "keypoints" not in a:
-            raise ValueError(f"{name}: annotations[{i}] (id {a.get('id')}) has no 'keypoints'")
+        name, data = "<COCO object>", gt.dataset
+    elif isinstance(gt, dict):
+        name, data = "<dict>", gt
+    else:
+        name = str(gt)
+        data = read_json(gt)
+    data = copy.deepcopy(check_ground_truth(data, name, _spec_for(data, sigmas)).data)
+    for a in data["annotations"]:
         # COCOeval reads both; COCO files always have them, hand-made files may not.
         a.setdefault("num_keypoints", int((np.asarray(a["keypoints"][2::3]) > 0).sum()))
         a.setdefault("iscrowd", 0)
@@ -135,6 +138,63 @@ def _load_gt(gt):
     with contextlib.redirect_stdout(_io.StringIO()):
         coco.createIndex()
     return coco, name
+
+
+def _spec_for(data, sigmas):
+    """The spec to check ``data`` with: None (from its category) unless ``sigmas`` must fill in."""
+    if not isinstance(data, dict):
+        return None
+    cats = [c for c in data.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")]
+    if not cats:
+        if sigmas is None or len(sigmas) == COCO17.num_keypoints:
+            return COCO17
+        n = len(sigmas)
+        return SkeletonSpec("custom", tuple(f"kp{i}" for i in range(n)), (), (), tuple(float(v) for v in sigmas))
+    if sigmas is not None and len(cats) == 1 and "sigmas" not in cats[0] and known_spec(cats[0]["keypoints"]) is None:
+        with contextlib.suppress(ValueError):  # a skeleton that does not fit: the check names it
+            return spec_from_coco_category(cats[0], sigmas=tuple(float(v) for v in sigmas))
+    return None
+
+
+def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int | None = None) -> None:
+    """Validate COCO keypoint results against the ground truth before COCOeval sees them.
+
+    Args:
+        results: the parsed results (a list of ``{image_id, category_id, keypoints, score}`` records).
+        coco_gt: pycocotools COCO of the ground truth; gt_name / name: the two sources, for the errors.
+        num_keypoints: K (default: the first record's).
+
+    A ValueError names the results source, the record and the field for: records that are not dicts, a
+    missing field, an image id or category id the ground truth does not have, a keypoint list that is not
+    3 K long, a non-numeric or non-finite keypoint or score.
+    """
+    if not isinstance(results, list):
+        raise ValueError(f"{name}: results must be a JSON list of {{image_id, category_id, keypoints, score}} "
+                         f"records, got a JSON {type(results).__name__}")
+    k = num_keypoints
+    for i, r in enumerate(results):
+        require_fields(r, ("image_id", "category_id", "keypoints", "score"),
+                       f"{name}: result [{i}]" + (f" (image_id {r.get('image_id')})" if isinstance(r, dict) else ""))
+        if k is None and isinstance(r["keypoints"], list):
+            k = max(len(r["keypoints"]) // 3, 1)
+        if not isinstance(r["keypoints"], list) or len(r["keypoints"]) != 3 * k:
+            raise ValueError(f"{name}: result [{i}] (image_id {r['image_id']}) has {r['keypoints']!r:.60} as "
+                             f"'keypoints', expected 3 x {k or 'K'} numbers")
+        if r["image_id"] not in coco_gt.imgs:
+            raise ValueError(f"{name}: result [{i}] refers to image id {r['image_id']!r}, which the ground truth "
+                             f"{gt_name} does not have")
+        if r["category_id"] not in coco_gt.cats:
+            raise ValueError(f"{name}: result [{i}] (image_id {r['image_id']}) has category_id "
+                             f"{r['category_id']!r}; the ground truth {gt_name} has {sorted(coco_gt.cats)}")
+
+    if not results:
+        return
+
+    def where(i):
+        return f"{name}: result [{i}] (image_id {results[i]['image_id']})"
+
+    numeric_field(results, "keypoints", where, 3 * k, lambda j: f"keypoint {j // 3} {'xys'[j % 3]}")
+    numeric_field(results, "score", where)
 
 
 def _default_sigmas(coco, name) -> np.ndarray:
@@ -163,9 +223,11 @@ def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False
     """
     from pycocotools.cocoeval import COCOeval
 
-    coco_gt, name = _load_gt(gt)
-    if not isinstance(results, list):
-        results = json.loads(Path(results).read_text())
+    coco_gt, name = _load_gt(gt, sigmas)
+    results_name = "<results list>"
+    if isinstance(results, (str, Path)):
+        results_name, results = str(results), read_json(results)
+    check_results(results, coco_gt, name, results_name)
     if out_json is not None:
         write_json(out_json, results, indent=None)
     if not results:  # loadRes cannot take an empty list; nothing predicted scores zero
@@ -206,7 +268,7 @@ def evaluate_topdown(gt, image_ids, kpts_img, kpt_scores, box_scores, areas=None
     if nms:
         if areas is None:
             raise ValueError("OKS-NMS needs the people's areas (detection box areas)")
-        coco_gt, name = _load_gt(gt)
+        coco_gt, name = _load_gt(gt, sigmas)
         gt, sig = coco_gt, (sigmas if sigmas is not None else _default_sigmas(coco_gt, name))
         keep = oks_nms(kpts_img, rescore(kpt_scores, box_scores, rescore_thr), areas, sig, image_ids=image_ids)
         image_ids, kpts_img, kpt_scores = image_ids[keep], kpts_img[keep], kpt_scores[keep]
