@@ -7,8 +7,9 @@ image id) and the field:
 * structure: not a JSON object, no ``annotations``, a missing ``id``/``image_id``/``keypoints``/``bbox``,
   a wrong keypoint count, an unknown image id, a missing image file;
 * values: a non-numeric (e.g. the string ``"12"``) or non-finite (NaN, inf) keypoint, box or area, a
-  visibility outside {0, 1, 2}, an ``area`` <= 0 (COCOeval divides by it; a NaN keypoint would make
-  COCOeval count that person as matched whatever the prediction).
+  visibility outside {0, 1, 2}, an ``area`` <= 0 on a person with a labelled keypoint (COCOeval divides by
+  it; people without one are ignored by COCOeval and skipped here). A NaN keypoint would make COCOeval count
+  that person as matched whatever the prediction.
 
 Two documented repairs, each reported once per file as a warning:
 
@@ -277,7 +278,10 @@ def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> Ch
         given = [records[i] for i in np.flatnonzero(has_area)]
         idx = np.flatnonzero(has_area)
         areas[idx] = numeric_field(given, "area", lambda i: where(int(idx[i])))
-        low = idx[areas[idx] <= 0]
+        # people without a labelled keypoint may have area 0 (SynthPose's fully hidden people): COCOeval
+        # ignores them and the dataset skips them, so only labelled people need an area
+        labelled = (kpts[idx, :, 2] > 0).any(-1)
+        low = idx[(areas[idx] <= 0) & labelled]
         if len(low):
             raise ValueError(f"{where(int(low[0]))}: 'area' must be > 0 (px^2; COCOeval divides by it), got "
                              f"{areas[low[0]]:g}")
