@@ -171,14 +171,27 @@ class SimCCCodec:
         normalize: Gaussian/Laplace as normalised pdfs (sum ~1; the official 1/(sigma sqrt(2 pi))) rather
             than peak 1.
         score: keypoint confidence from the two axis maxima, "min" or "mean".
+        convention: "simcc_lab" (the default, above) or "mmpose", MMPose 1.x's ``SimCCLabel`` so that a model
+            trained with MMPose decodes identically here:
 
-    Attributes: ``kind = "simcc"``, ``input_size`` (W, H), ``simcc_size`` (Nx, Ny).
+            * bin j sits at input x = j / k (mu = x k; here (j + 0.5) / k - 0.5, i.e. (k - 1) / (2k) input px
+              apart: 0.25 px at k = 2, 0 at k = 1), and Nx = round(k W) rounds half to even;
+            * the label centre is always the nearest bin, rounded half to even (``np.around``), so
+              ``centre`` must be "rounded" (its default under this convention);
+            * a keypoint is encoded when its visibility is >= 0.5, and keeps its weight while its Gaussian
+              (or Laplace) label still reaches the axis: centre within 3 sigma (3 b) of it, so up to 3 sigma
+              bins outside the input (one-hot and equal labels: the centre bin inside the axis);
+            * the weight is the visibility value itself (0 where the label is dropped for the range rule);
+              non-finite keypoints get weight 0 (MMPose would write NaN labels).
+
+    Attributes: ``kind = "simcc"``, ``input_size`` (W, H), ``simcc_size`` (Nx, Ny), ``convention``.
     """
 
     kind = "simcc"
 
     def __init__(self, input_size=(192, 256), k: float = 2.0, smoothing: str = "gaussian", sigma=(4.0, 4.0),
-                 eps: float = 0.1, centre: str = "continuous", normalize: bool = True, score: str = "min"):
+                 eps: float = 0.1, centre: str | None = None, normalize: bool = True, score: str = "min",
+                 convention: str = "simcc_lab"):
         self.input_size = size_pair(input_size)
         self.k = _real(k, "k", 1.0, "a real number >= 1")
         self.smoothing = _choice(smoothing, "smoothing", tuple(S.SHAPES))
@@ -193,21 +206,49 @@ class SimCCCodec:
         self.eps = _real(eps, "eps", 0.0, "in [0, 1)")
         if self.eps >= 1:
             raise ValueError(f"eps must be in [0, 1), got {eps!r}")
-        self.centre = _choice(centre, "centre", ("continuous", "rounded"))
+        self.convention = _choice(convention, "convention", ("simcc_lab", "mmpose"))
+        mmpose = self.convention == "mmpose"
+        if centre is None:
+            centre = "rounded" if mmpose else "continuous"
+        self.centre = _choice(centre, "centre", ("rounded",) if mmpose else ("continuous", "rounded"))
         self.normalize = bool(normalize)
         self.score = _choice(score, "score", ("min", "mean"))
         w, h = self.input_size
-        # round half up (not Python's round-half-even), so k = 1.5 covers an odd width too
-        self.simcc_size = (int(math.floor(self.k * w + 0.5)), int(math.floor(self.k * h + 0.5)))
+        if mmpose:  # np.around: half to even
+            self.simcc_size = (int(round(self.k * w)), int(round(self.k * h)))
+        else:  # round half up (not Python's round-half-even), so k = 1.5 covers an odd width too
+            self.simcc_size = (int(math.floor(self.k * w + 0.5)), int(math.floor(self.k * h + 0.5)))
 
     def __repr__(self) -> str:
         return (f"SimCCCodec(input_size={self.input_size}, k={self.k:g}, smoothing={self.smoothing!r}, "
                 f"sigma={self.sigma}, eps={self.eps:g}, centre={self.centre!r}, normalize={self.normalize}, "
-                f"score={self.score!r}) -> simcc_size={self.simcc_size}")
+                f"score={self.score!r}" + (f", convention={self.convention!r}" if self.convention != "simcc_lab" else "")
+                + f") -> simcc_size={self.simcc_size}")
 
     def bin_positions(self, x):
-        """Input-pixel x (any shape, any kind) -> bin position mu = (x + 0.5) k - 0.5."""
-        return (x + 0.5) * self.k - 0.5
+        """Input-pixel x (any shape, any kind) -> bin position mu = (x + 0.5) k - 0.5 (MMPose: x k)."""
+        return x * self.k if self.convention == "mmpose" else (x + 0.5) * self.k - 0.5
+
+    def _nearest(self, pos: torch.Tensor) -> torch.Tensor:
+        """The nearest bin of bin positions ``pos`` (float64, exact): round half up, or half to even
+        (``torch.round``, as ``np.around``) under the MMPose convention."""
+        return torch.round(pos) if self.convention == "mmpose" else torch.floor(pos + 0.5)
+
+    def _mmpose_usable(self, kp: torch.Tensor, vis: torch.Tensor):
+        """MMPose's rules for keypoints (M, 2) input px and visibility (M,): (labelled (M,) bool: the labels
+        are written, weights (M,) float32: the visibility, 0 where dropped by the range rule)."""
+        pos = self.bin_positions(kp)
+        i0 = self._nearest(torch.nan_to_num(pos, nan=-1e9, posinf=1e9, neginf=-1e9))
+        n = torch.tensor(self.simcc_size, dtype=i0.dtype, device=i0.device)
+        if self.smoothing in ("gaussian", "laplace"):
+            radius = 3 * torch.tensor(self.sigma, dtype=i0.dtype, device=i0.device)
+            reach = ((i0 - radius < n) & (i0 + radius + 1 >= 0)).all(-1)
+        else:
+            reach = ((i0 >= 0) & (i0 < n)).all(-1)
+        finite = torch.isfinite(kp).all(-1)
+        labelled = (vis >= 0.5) & reach & finite
+        weights = torch.where(((vis >= 0.5) & ~labelled) | ~finite, torch.zeros_like(vis), vis)
+        return labelled, weights
 
     def _labels(self, pos: torch.Tensor, ok: torch.Tensor) -> list[torch.Tensor]:
         """Labels [x (M, Nx), y (M, Ny)] float32 for bin positions ``pos`` (M, 2) float64; rows where ``ok``
@@ -216,11 +257,13 @@ class SimCCCodec:
         out = []
         for a, (n, sigma) in enumerate(zip(self.simcc_size, self.sigma)):  # the two axes
             bins = torch.arange(n, dtype=torch.float32, device=pos.device)
-            i0 = torch.floor(pos[:, a] + 0.5).clamp_(0, n - 1)  # nearest bin (round half up), exact in float64
+            i0 = self._nearest(pos[:, a])  # exact in float64; MMPose's centres may lie off the axis
+            if self.convention != "mmpose":
+                i0 = i0.clamp_(0, n - 1)
             if self.smoothing == "none":
-                labels = S.one_hot(bins, i0.float())
+                labels = S.one_hot(bins, i0.clamp(0, n - 1).float())
             elif self.smoothing == "equal":
-                labels = S.equal(bins, i0.float(), self.eps)
+                labels = S.equal(bins, i0.clamp(0, n - 1).float(), self.eps)
             else:
                 labels = self._smooth(pos[:, a], i0, n, sigma)
             if bad is not None:
@@ -263,19 +306,24 @@ class SimCCCodec:
         """Targets for keypoints (..., K, 2) in input pixels with visibility (..., K) (None: all labelled).
 
         Invisible (v <= 0), non-finite and outside-the-input keypoints get weight 0 and all-zero labels.
-        Returns float32 x (..., K, Nx), y (..., K, Ny), weights (..., K) in {0, 1}.
+        Returns float32 x (..., K, Nx), y (..., K, Ny), weights (..., K) in {0, 1}. (``convention="mmpose"``:
+        see the class docstring; weights are then the visibility values.)
         """
         kp, vis, lead, as_np = _keypoints(keypoints, visible)
-        ok = _usable(kp, vis, self.input_size)
+        if self.convention == "mmpose":
+            ok, weights = self._mmpose_usable(kp, vis)
+        else:
+            ok = _usable(kp, vis, self.input_size)
+            weights = ok.float()
         pos = torch.where(ok[:, None], self.bin_positions(kp), torch.zeros_like(kp))  # no NaN reaches exp
         x, y = self._labels(pos, ok)
         x, y = x.reshape(*lead, x.shape[-1]), y.reshape(*lead, y.shape[-1])
-        return SimCCTargets(_back(x, as_np), _back(y, as_np), _back(ok.float().reshape(lead), as_np))
+        return SimCCTargets(_back(x, as_np), _back(y, as_np), _back(weights.reshape(lead), as_np))
 
     def decode(self, x, y, from_logits: bool | None = None):
         """Keypoints (..., K, 2) in input pixels and scores (..., K) from x (..., K, Nx) and y (..., K, Ny).
 
-        The location is the argmax bin's position, (j + 0.5) / k - 0.5; argmax is the same for logits and
+        The location is the argmax bin's position, (j + 0.5) / k - 0.5 (MMPose convention: j / k); argmax is the same for logits and
         probabilities. Scores are the min or mean (``score``) of the two axes' largest probabilities, so
         logits go through softmax first. ``from_logits``: True for network outputs, False for
         probabilities (e.g. targets), None to decide by the values (all in [0, 1]: probabilities), which
@@ -292,7 +340,8 @@ class SimCCCodec:
             from_logits = _looks_like_logits(xt) or _looks_like_logits(yt)
         if from_logits:
             vx, vy = _max_prob(xt, vx), _max_prob(yt, vy)
-        kpts = ((torch.stack([ix, iy], -1).double() + 0.5) / self.k - 0.5).float().to(xt.device)
+        idx = torch.stack([ix, iy], -1).double()
+        kpts = (idx / self.k if self.convention == "mmpose" else (idx + 0.5) / self.k - 0.5).float().to(xt.device)
         scores = torch.minimum(vx, vy) if self.score == "min" else 0.5 * (vx + vy)
         return _back(kpts, as_np), _back(scores.to(xt.device), as_np)
 
@@ -304,13 +353,17 @@ class SimCCCodec:
         A flip maps input x to W - 1 - x, i.e. bin position mu to kW - 1 - mu. When Nx = kW (any integer kW,
         e.g. every even W at k = 1.5) reversal alone is exact, which is the official plain reversal. When kW
         is fractional, ``shift=True`` also moves x by kW - Nx bins (|.| < 1/2, linear interpolation);
-        ``shift=False`` gives the plain reversal.
+        ``shift=False`` gives the plain reversal. Under the MMPose convention (bin j at x = j / k) the
+        flipped bin position is k (W - 1) - mu, so the shift is (k - 1) - (kW - Nx) bins (MMPose's own flip
+        test reverses only: ``shift=False``).
         """
         x, y = outputs
         (xt, as_np), (yt, _) = _keep(x), _keep(y)
         idx = torch.as_tensor(np.asarray(flip_index), dtype=torch.long, device=xt.device)
         xt = xt.flip(-1)
         delta = self.k * self.input_size[0] - self.simcc_size[0]
+        if self.convention == "mmpose":
+            delta -= self.k - 1
         if shift and abs(delta) > 1e-9:
             xt = _shift_last(xt, -delta)
         return _back(xt[..., idx, :], as_np), _back(yt[..., idx, :], as_np)
