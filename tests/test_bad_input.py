@@ -162,6 +162,24 @@ def test_dataset_sizes_name_themselves_and_codec_must_match(tmp_path):
         TopDownDataset(path, tmp_path, (64, 64), SimCCCodec((48, 64)))
     with pytest.raises(ValueError, match=r"input_size must be a \(W, H\) pair"):
         codec_oracle(path, SimCCCodec((64, 64)), input_size="abc")
+    with pytest.raises(ValueError, match=r"padding must be a positive number .* got 'x'"):
+        TopDownDataset(path, tmp_path, (64, 64), None, padding="x")
+
+
+def test_oracle_table_shows_keypoints_outside_the_crop(tmp_path):
+    gt = _ground_truth()
+    for a in gt["annotations"]:  # the box stops above the knees and ankles: they leave the padded crop
+        a["bbox"] = [4.0, 6.0, 50.0, 30.0]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    r = codec_oracle(tmp_path / "gt.json", SimCCCodec((64, 64)))
+    kpts = np.array([a["keypoints"] for a in gt["annotations"]]).reshape(3, 17, 3)
+    # the crop: centre (29, 21), 1.25 x the box's 50 px (square input) = 62.5 px a side
+    outside = (np.abs(kpts[..., 0] - 29) > 31.25) | (np.abs(kpts[..., 1] - 21) > 31.25)
+    assert r["outside_frac"] == pytest.approx(outside.mean()) and r["outside_frac"] > 0.1 and r["AP"] < 1
+    from simcc_lab.oracle import oracle_table
+
+    _, md = oracle_table([tmp_path / "gt.json"], sizes=[(64, 64)])
+    assert "| outside crop |" in md and f"| {100 * r['outside_frac']:.1f}% |" in md
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -451,6 +451,8 @@ class TopDownDataset(torch.utils.data.Dataset):
         if codec is not None and codec_size is not None and tuple(codec_size) != (w, h):
             raise ValueError(f"codec input_size {tuple(codec_size)} differs from the dataset's input_size {(w, h)}: "
                              "its targets would not match the crops")
+        if isinstance(padding, bool) or not isinstance(padding, Real) or not math.isfinite(padding) or padding <= 0:
+            raise ValueError(f"padding must be a positive number (box growth factor, e.g. 1.25), got {padding!r}")
         if train and bbox_file is not None:
             raise ValueError("bbox_file (detection boxes) is for evaluation; use train=False")
         self.input_size, self.codec, self.train = (w, h), codec, bool(train)
