@@ -140,7 +140,7 @@ def spec_from_coco_category(category: dict, sigmas: tuple[float, ...] | None = N
         if known is None:
             raise ValueError(f"{text}; fix the skeleton or pass a spec")
         if warn is not None:
-            warn(f"{text}: the skeleton is replaced by spec {known.name!r}'s")
+            warn(f"{text}: replaced by the skeleton of spec {known.name!r}")
         limbs = known.limbs
     if sigmas is None and known is not None:
         sigmas = known.sigmas

@@ -217,7 +217,7 @@ def test_crowdpose_file_through_dataset_evaluation_and_oracle(tmp_path, caplog, 
     assert "| 64x64 |" in capsys.readouterr().out
     assert main(["oracle", "--data", str(path), "--input-size", "64x64", "--spec", "crowdpose14"]) == 0
     # each repair reported once for the file, however often it is read
-    skeleton = _warnings(caplog, "the skeleton is replaced by spec 'crowdpose14'")
+    skeleton = _warnings(caplog, "replaced by the skeleton of spec 'crowdpose14'")
     area = _warnings(caplog, "have no 'area'")
     assert len(skeleton) == 1 and "pair (16, 14) is outside 1..14" in skeleton[0].getMessage()
     assert len(area) == 1 and "3 of 3 annotations" in area[0].getMessage() and "0.53 x w x h" in area[0].getMessage()
