@@ -464,7 +464,7 @@ class HeatmapCodec:
             raise ValueError(f"heatmaps must be (..., K, {h}, {w}), got {tuple(hm.shape)}")
         lead = hm.shape[:-2]
         maps = hm.reshape(-1, h, w)
-        scores, idx = _argmax_last(maps.reshape(maps.shape[0], -1))
+        scores, idx = _argmax_last(maps.reshape(maps.shape[0], h * w))
         idx = idx.to(hm.device)
         ix, iy = (idx % w).double(), torch.div(idx, w, rounding_mode="floor").double()
         if self.refinement == "quarter":
@@ -527,7 +527,7 @@ class HeatmapCodec:
         cols = ix.long()[:, None] + off
         inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
         flat = (rows.clamp(0, h - 1) * w)[:, :, None] + cols.clamp(0, w - 1)[:, None, :]  # (M, n, n)
-        win = torch.gather(maps.reshape(len(maps), -1), 1, flat.reshape(len(maps), -1)).reshape(-1, n, n)
+        win = torch.gather(maps.reshape(len(maps), h * w), 1, flat.reshape(len(maps), n * n)).reshape(-1, n, n)
         win = win.double() * inside
         g = self._blur_kernel_1d(maps.device)
         band = torch.stack([F.pad(g, (i, 4 - i)) for i in range(5)])  # (5, n): output p reads window p..p+2r
@@ -544,9 +544,9 @@ class HeatmapCodec:
         (:meth:`_blurred_patch`) unless the 1e-10 floor could bite: blurred values are at most the map's
         peak, so the floor is inactive wherever every patch value is >= 1e-10 (with margin) and the peak is
         positive. The other maps (e.g. all zero or negative) take the whole-map blur (:meth:`_dark_dense`).
-        Both agree to ~1e-6 heatmap px (float32 vs float64 logs; tests/test_codecs.py)."""
+        Both agree to ~1e-6 heatmap px (float32 vs float64 logs; tests/test_decode_refinement.py)."""
         patch = self._blurred_patch(maps, ix, iy)
-        peak = maps.reshape(len(maps), -1).amax(-1)
+        peak = maps.flatten(1).amax(-1) if len(maps) else maps.new_zeros(0)
         local = (patch.flatten(1).amin(-1) >= 2e-10) & (peak > 0)
         logp = torch.log(patch.clamp_min(1e-300))
         out_x, out_y = self._newton(lambda dy, dx: logp[:, 2 + dy, 2 + dx], maps.shape[-2:], ix, iy)

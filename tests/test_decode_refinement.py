@@ -121,3 +121,10 @@ def test_quarter_offset_matches_the_reference_on_noisy_maps():
     dec, _ = codec.decode(maps)
     np.testing.assert_allclose(dec, _quarter_reference(maps) * codec.stride)
     assert math.isclose(codec.stride, 4)
+
+
+@pytest.mark.parametrize("refinement", ["none", "quarter", "dark"])
+def test_decode_of_nobody(refinement):
+    codec = HeatmapCodec((48, 64), stride=4, refinement=refinement)
+    kpts, scores = codec.decode(np.zeros((0, 17, 16, 12), np.float32))
+    assert kpts.shape == (0, 17, 2) and scores.shape == (0, 17)
