@@ -17,6 +17,7 @@ re-exported here.
 from __future__ import annotations
 
 import contextlib
+import logging
 import copy
 import io as _io
 from pathlib import Path
@@ -32,9 +33,11 @@ __all__ = ["evaluate_coco", "to_coco_results", "rescore", "oks_matrix", "oks_nms
            "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "check_results", "METRIC_NAMES",
            "register_cli"]
 
+log = logging.getLogger(__name__)
 # COCOeval.stats order for keypoints.
 METRIC_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 RESCORE_THR = 0.2
+MISS_PX = 1e9  # where evaluate_topdown moves non-finite predicted coordinates: OKS term exp(-1e18 / ...) = 0
 OKS_NMS_THR = 0.9
 
 
@@ -156,7 +159,35 @@ def _spec_for(data, sigmas):
     return None
 
 
-def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int | None = None) -> None:
+def _as_misses(results: list, name: str) -> list:
+    """Results with every non-finite predicted coordinate moved ``MISS_PX`` px away (its OKS term is then
+    exactly 0: a miss) and non-finite keypoint or instance scores set to 0, with one warning counting them.
+    Records are copied where changed. Non-numeric values are left for :func:`check_results` to name."""
+    try:
+        kp = np.asarray([r["keypoints"] for r in results])
+        score = np.asarray([r["score"] for r in results])
+    except (KeyError, TypeError, ValueError):  # ragged or missing: check_results names it
+        return results
+    if kp.dtype.kind != "f" or score.dtype.kind != "f" or kp.ndim != 2 or kp.shape[1] % 3:
+        return results
+    bad_kp, bad_score = ~np.isfinite(kp), ~np.isfinite(score)
+    if not (bad_kp.any() or bad_score.any()):
+        return results
+    fill = np.where(np.arange(kp.shape[1]) % 3 == 2, 0.0, MISS_PX)
+    fixed = np.where(bad_kp, fill, kp)
+    score = np.where(bad_score, 0.0, score)
+    rows = np.flatnonzero(bad_kp.any(-1) | bad_score)
+    log.warning("%s: %d of %d results have non-finite values (%d keypoint values, %d scores; e.g. result [%d]): "
+                "scored as misses (coordinates moved %g px away, scores 0)", name, len(rows), len(results),
+                int(bad_kp.sum()), int(bad_score.sum()), rows[0], MISS_PX)
+    out = list(results)
+    for i in rows:
+        out[i] = dict(results[i], keypoints=fixed[i].tolist(), score=float(score[i]))
+    return out
+
+
+def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int | None = None,
+                  nonfinite: str = "error") -> list:
     """Validate COCO keypoint results against the ground truth before COCOeval sees them.
 
     Args:
@@ -166,8 +197,15 @@ def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int 
 
     A ValueError names the results source, the record and the field for: records that are not dicts, a
     missing field, an image id or category id the ground truth does not have, a keypoint list that is not
-    3 K long, a non-numeric or non-finite keypoint or score.
+    3 K long, a non-numeric or non-finite keypoint or score. (COCOeval would count a person with a NaN
+    keypoint as *matched*: its OKS is NaN, and ``NaN < threshold`` is False.)
+
+    ``nonfinite="miss"`` (network outputs, e.g. a diverging run: :func:`evaluate_topdown`) instead scores
+    non-finite predictions as misses with a counted warning (:func:`_as_misses`). Returns the results
+    (copied records where changed).
     """
+    if nonfinite not in ("error", "miss"):
+        raise ValueError(f"nonfinite must be 'error' or 'miss', got {nonfinite!r}")
     if not isinstance(results, list):
         raise ValueError(f"{name}: results must be a JSON list of {{image_id, category_id, keypoints, score}} "
                          f"records, got a JSON {type(results).__name__}")
@@ -188,13 +226,16 @@ def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int 
                              f"{r['category_id']!r}; the ground truth {gt_name} has {sorted(coco_gt.cats)}")
 
     if not results:
-        return
+        return results
+    if nonfinite == "miss":
+        results = _as_misses(results, name)
 
     def where(i):
         return f"{name}: result [{i}] (image_id {results[i]['image_id']})"
 
     numeric_field(results, "keypoints", where, 3 * k, lambda j: f"keypoint {j // 3} {'xys'[j % 3]}")
     numeric_field(results, "score", where)
+    return results
 
 
 def _default_sigmas(coco, name) -> np.ndarray:
@@ -207,7 +248,7 @@ def _default_sigmas(coco, name) -> np.ndarray:
     return np.asarray(COCO17.sigmas)
 
 
-def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False) -> dict:
+def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False, nonfinite: str = "error") -> dict:
     """COCO keypoint AP/AR with pycocotools.
 
     Args:
@@ -216,6 +257,8 @@ def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False
         sigmas: (K,) OKS sigmas (default: from the ground truth's category, else COCO-17).
         out_json: when given, the results are written there (whole) first.
         verbose: let pycocotools print its summary.
+        nonfinite: "error" (a ValueError naming the record) or "miss" (scored as misses, with a warning)
+            for NaN/inf predicted keypoints or scores; see :func:`check_results`.
 
     Returns:
         {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"} as floats (-1 where
@@ -227,7 +270,7 @@ def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False
     results_name = "<results list>"
     if isinstance(results, (str, Path)):
         results_name, results = str(results), read_json(results)
-    check_results(results, coco_gt, name, results_name)
+    results = check_results(results, coco_gt, name, results_name, nonfinite=nonfinite)
     if out_json is not None:
         write_json(out_json, results, indent=None)
     if not results:  # loadRes cannot take an empty list; nothing predicted scores zero
@@ -260,6 +303,8 @@ def evaluate_topdown(gt, image_ids, kpts_img, kpt_scores, box_scores, areas=None
                      sigmas=None, out_json=None, category_id: int = 1,
                      rescore_thr: float | None = RESCORE_THR, verbose: bool = False) -> dict:
     """Rescore, optionally OKS-NMS (detection boxes: ``nms=True``, ``areas`` = box areas), then COCOeval.
+    Network outputs may diverge: NaN/inf keypoints or scores are scored as misses with a counted warning
+    (``evaluate_coco(..., nonfinite="miss")``), and OKS-NMS sees such coordinates as far away.
 
     Shapes as in :func:`to_coco_results`; returns :func:`evaluate_coco`'s dict.
     """
@@ -270,11 +315,12 @@ def evaluate_topdown(gt, image_ids, kpts_img, kpt_scores, box_scores, areas=None
             raise ValueError("OKS-NMS needs the people's areas (detection box areas)")
         coco_gt, name = _load_gt(gt, sigmas)
         gt, sig = coco_gt, (sigmas if sigmas is not None else _default_sigmas(coco_gt, name))
-        keep = oks_nms(kpts_img, rescore(kpt_scores, box_scores, rescore_thr), areas, sig, image_ids=image_ids)
+        far = np.where(np.isfinite(kpts_img), kpts_img, MISS_PX)  # a NaN OKS would suppress everyone after it
+        keep = oks_nms(far, rescore(kpt_scores, box_scores, rescore_thr), areas, sig, image_ids=image_ids)
         image_ids, kpts_img, kpt_scores = image_ids[keep], kpts_img[keep], kpt_scores[keep]
         box_scores = np.asarray(box_scores).reshape(-1)[keep]
     results = to_coco_results(image_ids, kpts_img, kpt_scores, box_scores, category_id, rescore_thr)
-    return evaluate_coco(gt, results, sigmas=sigmas, out_json=out_json, verbose=verbose)
+    return evaluate_coco(gt, results, sigmas=sigmas, out_json=out_json, verbose=verbose, nonfinite="miss")
 
 
 def pixel_errors(pred, gt, visible) -> dict:

@@ -235,3 +235,26 @@ def test_spec_option_is_offered_and_checked(capsys):
     with pytest.raises(SystemExit):
         main(["oracle", "--data", "x.json", "--input-size", "64x64", "--spec", "nope"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_nonfinite_network_outputs_are_misses_not_matches(tmp_path, caplog):
+    gt = _ground_truth()
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    kpts = np.array([a["keypoints"] for a in gt["annotations"]]).reshape(3, 17, 3)[..., :2]
+    ids = [a["image_id"] for a in gt["annotations"]]
+    nan = kpts.copy()
+    nan[1, 4] = np.nan  # one keypoint of one person
+    far = kpts.copy()
+    far[1, 4] = 1e9
+    scores = np.ones((3, 17))
+    with caplog.at_level(logging.WARNING):
+        ap_nan = ev.evaluate_topdown(tmp_path / "gt.json", ids, nan, scores, np.ones(3))["AP"]
+    ap_far = ev.evaluate_topdown(tmp_path / "gt.json", ids, far, scores, np.ones(3))["AP"]
+    assert ap_nan == ap_far < 1.0  # pycocotools alone would match the NaN person (OKS NaN) and give 1.0
+    assert "1 of 3 results have non-finite values (2 keypoint values, 0 scores; e.g. result [1])" in caplog.text
+    # NMS: a NaN person must not suppress the others of its image
+    nms = ev.evaluate_topdown(tmp_path / "gt.json", ids, nan, scores, np.ones(3), areas=np.full(3, 2500.0), nms=True)
+    assert nms["AP"] == ap_nan and nms["num_results"] == 3
+    # the same values in a results file are an error naming the record
+    with pytest.raises(ValueError, match=r"result \[1\] \(image_id 1\): 'keypoints' has a non-finite value nan"):
+        ev.evaluate_coco(tmp_path / "gt.json", ev.to_coco_results(ids, nan, scores, np.ones(3)))
