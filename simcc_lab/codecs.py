@@ -482,14 +482,16 @@ class HeatmapCodec:
         return maps[m, iy.long().clamp(0, h - 1), ix.long().clamp(0, w - 1)]
 
     def _quarter(self, maps, ix, iy):
-        """MSRA's quarter offset: 0.25 px toward the higher neighbour. The HRNet/MMPose border rule: the x
-        offset only where 1 < ix < w - 1, the y offset only where 1 < iy < h - 1 (so not at column 1 or row
-        1 either, although both neighbours exist there)."""
+        """MSRA's quarter offset: 0.25 px toward the higher neighbour, with MMPose 1.x's border rule: the x
+        offset only where 1 < ix < w - 1 (and iy > 0), the y offset only where 1 < iy < h - 1 (and ix > 0);
+        so not at column or row 1 either, although both neighbours exist there. (HRNet moves both axes or
+        neither: only where 1 < ix < w - 1 and 1 < iy < h - 1.)"""
         h, w = maps.shape[-2:]
         dx = (self._at(maps, iy, ix + 1) - self._at(maps, iy, ix - 1)).double()
         dy = (self._at(maps, iy + 1, ix) - self._at(maps, iy - 1, ix)).double()
-        ix = ix + torch.where((ix > 1) & (ix < w - 1), 0.25 * torch.sign(dx), torch.zeros_like(dx))
-        iy = iy + torch.where((iy > 1) & (iy < h - 1), 0.25 * torch.sign(dy), torch.zeros_like(dy))
+        ix_new = ix + torch.where((ix > 1) & (ix < w - 1) & (iy > 0), 0.25 * torch.sign(dx), torch.zeros_like(dx))
+        iy = iy + torch.where((iy > 1) & (iy < h - 1) & (ix > 0), 0.25 * torch.sign(dy), torch.zeros_like(dy))
+        ix = ix_new
         return ix, iy
 
     def _blur_kernel_1d(self, device) -> torch.Tensor:

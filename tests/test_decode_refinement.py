@@ -83,16 +83,17 @@ def test_local_dark_matches_the_float32_dense_path(shift):
 
 
 def _quarter_reference(maps: np.ndarray) -> np.ndarray:
-    """HRNet/MMPose's quarter offset written out per map: argmax (x, y), then x += 0.25 sign(right - left)
-    when 1 < x < w - 1, y += 0.25 sign(below - above) when 1 < y < h - 1. (M, h, w) -> (M, 2)."""
+    """MMPose 1.x's quarter offset written out per map: argmax (x, y), then x += 0.25 sign(right - left)
+    when 1 < x < w - 1 and 0 < y < h, y += 0.25 sign(below - above) when 1 < y < h - 1 and 0 < x < w.
+    (M, h, w) -> (M, 2)."""
     h, w = maps.shape[-2:]
     out = np.zeros((len(maps), 2))
     for i, hm in enumerate(maps):
         y, x = np.unravel_index(np.argmax(hm), (h, w))
         out[i] = x, y
-        if 1 < x < w - 1:
+        if 1 < x < w - 1 and 0 < y < h:
             out[i, 0] += 0.25 * np.sign(hm[y, x + 1] - hm[y, x - 1])
-        if 1 < y < h - 1:
+        if 1 < y < h - 1 and 0 < x < w:
             out[i, 1] += 0.25 * np.sign(hm[y + 1, x] - hm[y - 1, x])
     return out
 
@@ -100,7 +101,7 @@ def _quarter_reference(maps: np.ndarray) -> np.ndarray:
 def test_quarter_offset_border_rule_pinned():
     codec = HeatmapCodec((48, 64), stride=4, refinement="quarter")  # 12 x 16 maps
     w, h = codec.heatmap_size
-    maps = np.zeros((4, h, w), np.float32)
+    maps = np.zeros((6, h, w), np.float32)
     # peak at column 1, row 1: neighbours exist on both sides, but the rule leaves both axes alone
     maps[0, 1, 1], maps[0, 1, 2], maps[0, 2, 1] = 1.0, 0.5, 0.5
     # peak at column 2, row 2: both offsets apply, toward the higher neighbours (+x, -y)
@@ -109,8 +110,11 @@ def test_quarter_offset_border_rule_pinned():
     maps[2, h - 1, w - 1], maps[2, h - 1, w - 2], maps[2, h - 2, w - 1] = 1.0, 0.5, 0.5
     # peak at column w - 2, row 1: x offset (toward -x), no y offset
     maps[3, 1, w - 2], maps[3, 1, w - 3], maps[3, 2, w - 2] = 1.0, 0.5, 0.5
+    # peak on row 0, column 3: x has both neighbours but MMPose leaves it (y > 0 required); likewise column 0
+    maps[4, 0, 3], maps[4, 0, 4], maps[4, 1, 3] = 1.0, 0.5, 0.5
+    maps[5, 3, 0], maps[5, 4, 0], maps[5, 3, 1] = 1.0, 0.5, 0.5
     dec, _ = codec.decode(maps)
-    expected = np.array([[1, 1], [2.25, 1.75], [w - 1, h - 1], [w - 2.25, 1]]) * codec.stride
+    expected = np.array([[1, 1], [2.25, 1.75], [w - 1, h - 1], [w - 2.25, 1], [3, 0], [0, 3]]) * codec.stride
     np.testing.assert_allclose(dec, expected)
 
 
