@@ -44,6 +44,15 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--spec NAME`` (a known skeleton, e.g. crowdpose14) to a command that reads annotation files;
+    ``args.spec`` is None (chosen by the file's keypoint names) or the name."""
+    from .keypoints import SPECS
+
+    parser.add_argument("--spec", choices=sorted(SPECS), default=None,
+                        help="skeleton of the annotation files (default: chosen by their keypoint names)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``simcc-lab``."""
     args = build_parser().parse_args(argv)

@@ -77,8 +77,8 @@ def _choice(value, name: str, allowed: tuple) -> str:
     return value
 
 
-def _size(value, name: str = "input_size") -> tuple[int, int]:
-    """A (W, H) pair of positive integers."""
+def size_pair(value, name: str = "input_size") -> tuple[int, int]:
+    """``value`` as a (W, H) pair of positive integers (pixels), else a ValueError naming ``name``."""
     try:
         w, h = value
         ok = all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in (w, h))
@@ -171,15 +171,28 @@ class SimCCCodec:
         normalize: Gaussian/Laplace as normalised pdfs (sum ~1; the official 1/(sigma sqrt(2 pi))) rather
             than peak 1.
         score: keypoint confidence from the two axis maxima, "min" or "mean".
+        convention: "simcc_lab" (the default, above) or "mmpose", MMPose 1.x's ``SimCCLabel`` so that a model
+            trained with MMPose decodes identically here:
 
-    Attributes: ``kind = "simcc"``, ``input_size`` (W, H), ``simcc_size`` (Nx, Ny).
+            * bin j sits at input x = j / k (mu = x k; here (j + 0.5) / k - 0.5, i.e. (k - 1) / (2k) input px
+              apart: 0.25 px at k = 2, 0 at k = 1), and Nx = round(k W) rounds half to even;
+            * the label centre is always the nearest bin, rounded half to even (``np.around``), so
+              ``centre`` must be "rounded" (its default under this convention);
+            * a keypoint is encoded when its visibility is >= 0.5, and keeps its weight while its Gaussian
+              (or Laplace) label still reaches the axis: centre within 3 sigma (3 b) of it, so up to 3 sigma
+              bins outside the input (one-hot and equal labels: the centre bin inside the axis);
+            * the weight is the visibility value itself (0 where the label is dropped for the range rule);
+              non-finite keypoints get weight 0 (MMPose would write NaN labels).
+
+    Attributes: ``kind = "simcc"``, ``input_size`` (W, H), ``simcc_size`` (Nx, Ny), ``convention``.
     """
 
     kind = "simcc"
 
     def __init__(self, input_size=(192, 256), k: float = 2.0, smoothing: str = "gaussian", sigma=(4.0, 4.0),
-                 eps: float = 0.1, centre: str = "continuous", normalize: bool = True, score: str = "min"):
-        self.input_size = _size(input_size)
+                 eps: float = 0.1, centre: str | None = None, normalize: bool = True, score: str = "min",
+                 convention: str = "simcc_lab"):
+        self.input_size = size_pair(input_size)
         self.k = _real(k, "k", 1.0, "a real number >= 1")
         self.smoothing = _choice(smoothing, "smoothing", tuple(S.SHAPES))
         try:
@@ -193,21 +206,49 @@ class SimCCCodec:
         self.eps = _real(eps, "eps", 0.0, "in [0, 1)")
         if self.eps >= 1:
             raise ValueError(f"eps must be in [0, 1), got {eps!r}")
-        self.centre = _choice(centre, "centre", ("continuous", "rounded"))
+        self.convention = _choice(convention, "convention", ("simcc_lab", "mmpose"))
+        mmpose = self.convention == "mmpose"
+        if centre is None:
+            centre = "rounded" if mmpose else "continuous"
+        self.centre = _choice(centre, "centre", ("rounded",) if mmpose else ("continuous", "rounded"))
         self.normalize = bool(normalize)
         self.score = _choice(score, "score", ("min", "mean"))
         w, h = self.input_size
-        # round half up (not Python's round-half-even), so k = 1.5 covers an odd width too
-        self.simcc_size = (int(math.floor(self.k * w + 0.5)), int(math.floor(self.k * h + 0.5)))
+        if mmpose:  # np.around: half to even
+            self.simcc_size = (int(round(self.k * w)), int(round(self.k * h)))
+        else:  # round half up (not Python's round-half-even), so k = 1.5 covers an odd width too
+            self.simcc_size = (int(math.floor(self.k * w + 0.5)), int(math.floor(self.k * h + 0.5)))
 
     def __repr__(self) -> str:
         return (f"SimCCCodec(input_size={self.input_size}, k={self.k:g}, smoothing={self.smoothing!r}, "
                 f"sigma={self.sigma}, eps={self.eps:g}, centre={self.centre!r}, normalize={self.normalize}, "
-                f"score={self.score!r}) -> simcc_size={self.simcc_size}")
+                f"score={self.score!r}" + (f", convention={self.convention!r}" if self.convention != "simcc_lab" else "")
+                + f") -> simcc_size={self.simcc_size}")
 
     def bin_positions(self, x):
-        """Input-pixel x (any shape, any kind) -> bin position mu = (x + 0.5) k - 0.5."""
-        return (x + 0.5) * self.k - 0.5
+        """Input-pixel x (any shape, any kind) -> bin position mu = (x + 0.5) k - 0.5 (MMPose: x k)."""
+        return x * self.k if self.convention == "mmpose" else (x + 0.5) * self.k - 0.5
+
+    def _nearest(self, pos: torch.Tensor) -> torch.Tensor:
+        """The nearest bin of bin positions ``pos`` (float64, exact): round half up, or half to even
+        (``torch.round``, as ``np.around``) under the MMPose convention."""
+        return torch.round(pos) if self.convention == "mmpose" else torch.floor(pos + 0.5)
+
+    def _mmpose_usable(self, kp: torch.Tensor, vis: torch.Tensor):
+        """MMPose's rules for keypoints (M, 2) input px and visibility (M,): (labelled (M,) bool: the labels
+        are written, weights (M,) float32: the visibility, 0 where dropped by the range rule)."""
+        pos = self.bin_positions(kp)
+        i0 = self._nearest(torch.nan_to_num(pos, nan=-1e9, posinf=1e9, neginf=-1e9))
+        n = torch.tensor(self.simcc_size, dtype=i0.dtype, device=i0.device)
+        if self.smoothing in ("gaussian", "laplace"):
+            radius = 3 * torch.tensor(self.sigma, dtype=i0.dtype, device=i0.device)
+            reach = ((i0 - radius < n) & (i0 + radius + 1 >= 0)).all(-1)
+        else:
+            reach = ((i0 >= 0) & (i0 < n)).all(-1)
+        finite = torch.isfinite(kp).all(-1)
+        labelled = (vis >= 0.5) & reach & finite
+        weights = torch.where(((vis >= 0.5) & ~labelled) | ~finite, torch.zeros_like(vis), vis)
+        return labelled, weights
 
     def _labels(self, pos: torch.Tensor, ok: torch.Tensor) -> list[torch.Tensor]:
         """Labels [x (M, Nx), y (M, Ny)] float32 for bin positions ``pos`` (M, 2) float64; rows where ``ok``
@@ -216,11 +257,13 @@ class SimCCCodec:
         out = []
         for a, (n, sigma) in enumerate(zip(self.simcc_size, self.sigma)):  # the two axes
             bins = torch.arange(n, dtype=torch.float32, device=pos.device)
-            i0 = torch.floor(pos[:, a] + 0.5).clamp_(0, n - 1)  # nearest bin (round half up), exact in float64
+            i0 = self._nearest(pos[:, a])  # exact in float64; MMPose's centres may lie off the axis
+            if self.convention != "mmpose":
+                i0 = i0.clamp_(0, n - 1)
             if self.smoothing == "none":
-                labels = S.one_hot(bins, i0.float())
+                labels = S.one_hot(bins, i0.clamp(0, n - 1).float())
             elif self.smoothing == "equal":
-                labels = S.equal(bins, i0.float(), self.eps)
+                labels = S.equal(bins, i0.clamp(0, n - 1).float(), self.eps)
             else:
                 labels = self._smooth(pos[:, a], i0, n, sigma)
             if bad is not None:
@@ -263,19 +306,24 @@ class SimCCCodec:
         """Targets for keypoints (..., K, 2) in input pixels with visibility (..., K) (None: all labelled).
 
         Invisible (v <= 0), non-finite and outside-the-input keypoints get weight 0 and all-zero labels.
-        Returns float32 x (..., K, Nx), y (..., K, Ny), weights (..., K) in {0, 1}.
+        Returns float32 x (..., K, Nx), y (..., K, Ny), weights (..., K) in {0, 1}. (``convention="mmpose"``:
+        see the class docstring; weights are then the visibility values.)
         """
         kp, vis, lead, as_np = _keypoints(keypoints, visible)
-        ok = _usable(kp, vis, self.input_size)
+        if self.convention == "mmpose":
+            ok, weights = self._mmpose_usable(kp, vis)
+        else:
+            ok = _usable(kp, vis, self.input_size)
+            weights = ok.float()
         pos = torch.where(ok[:, None], self.bin_positions(kp), torch.zeros_like(kp))  # no NaN reaches exp
         x, y = self._labels(pos, ok)
         x, y = x.reshape(*lead, x.shape[-1]), y.reshape(*lead, y.shape[-1])
-        return SimCCTargets(_back(x, as_np), _back(y, as_np), _back(ok.float().reshape(lead), as_np))
+        return SimCCTargets(_back(x, as_np), _back(y, as_np), _back(weights.reshape(lead), as_np))
 
     def decode(self, x, y, from_logits: bool | None = None):
         """Keypoints (..., K, 2) in input pixels and scores (..., K) from x (..., K, Nx) and y (..., K, Ny).
 
-        The location is the argmax bin's position, (j + 0.5) / k - 0.5; argmax is the same for logits and
+        The location is the argmax bin's position, (j + 0.5) / k - 0.5 (MMPose convention: j / k); argmax is the same for logits and
         probabilities. Scores are the min or mean (``score``) of the two axes' largest probabilities, so
         logits go through softmax first. ``from_logits``: True for network outputs, False for
         probabilities (e.g. targets), None to decide by the values (all in [0, 1]: probabilities), which
@@ -292,7 +340,8 @@ class SimCCCodec:
             from_logits = _looks_like_logits(xt) or _looks_like_logits(yt)
         if from_logits:
             vx, vy = _max_prob(xt, vx), _max_prob(yt, vy)
-        kpts = ((torch.stack([ix, iy], -1).double() + 0.5) / self.k - 0.5).float().to(xt.device)
+        idx = torch.stack([ix, iy], -1).double()
+        kpts = (idx / self.k if self.convention == "mmpose" else (idx + 0.5) / self.k - 0.5).float().to(xt.device)
         scores = torch.minimum(vx, vy) if self.score == "min" else 0.5 * (vx + vy)
         return _back(kpts, as_np), _back(scores.to(xt.device), as_np)
 
@@ -304,13 +353,17 @@ class SimCCCodec:
         A flip maps input x to W - 1 - x, i.e. bin position mu to kW - 1 - mu. When Nx = kW (any integer kW,
         e.g. every even W at k = 1.5) reversal alone is exact, which is the official plain reversal. When kW
         is fractional, ``shift=True`` also moves x by kW - Nx bins (|.| < 1/2, linear interpolation);
-        ``shift=False`` gives the plain reversal.
+        ``shift=False`` gives the plain reversal. Under the MMPose convention (bin j at x = j / k) the
+        flipped bin position is k (W - 1) - mu, so the shift is (k - 1) - (kW - Nx) bins (MMPose's own flip
+        test reverses only: ``shift=False``).
         """
         x, y = outputs
         (xt, as_np), (yt, _) = _keep(x), _keep(y)
         idx = torch.as_tensor(np.asarray(flip_index), dtype=torch.long, device=xt.device)
         xt = xt.flip(-1)
         delta = self.k * self.input_size[0] - self.simcc_size[0]
+        if self.convention == "mmpose":
+            delta -= self.k - 1
         if shift and abs(delta) > 1e-9:
             xt = _shift_last(xt, -delta)
         return _back(xt[..., idx, :], as_np), _back(yt[..., idx, :], as_np)
@@ -349,12 +402,12 @@ class HeatmapCodec:
 
     def __init__(self, input_size=(192, 256), stride: int | None = None, heatmap_size=None, sigma: float = 2.0,
                  encoding: str = "biased", refinement: str = "none", blur_kernel: int | None = None):
-        self.input_size = _size(input_size)
+        self.input_size = size_pair(input_size)
         w_in, h_in = self.input_size
         if stride is not None and (isinstance(stride, bool) or not isinstance(stride, Integral) or stride < 1):
             raise ValueError(f"stride must be a positive integer, got {stride!r}")
         if heatmap_size is not None:
-            hw, hh = _size(heatmap_size, "heatmap_size")
+            hw, hh = size_pair(heatmap_size, "heatmap_size")
             if w_in % hw or h_in % hh or w_in // hw != h_in // hh:
                 raise ValueError(f"heatmap_size {heatmap_size} must be input_size {self.input_size} divided by one "
                                  f"integer stride")
@@ -411,7 +464,7 @@ class HeatmapCodec:
             raise ValueError(f"heatmaps must be (..., K, {h}, {w}), got {tuple(hm.shape)}")
         lead = hm.shape[:-2]
         maps = hm.reshape(-1, h, w)
-        scores, idx = _argmax_last(maps.reshape(maps.shape[0], -1))
+        scores, idx = _argmax_last(maps.reshape(maps.shape[0], h * w))
         idx = idx.to(hm.device)
         ix, iy = (idx % w).double(), torch.div(idx, w, rounding_mode="floor").double()
         if self.refinement == "quarter":
@@ -429,39 +482,92 @@ class HeatmapCodec:
         return maps[m, iy.long().clamp(0, h - 1), ix.long().clamp(0, w - 1)]
 
     def _quarter(self, maps, ix, iy):
-        """MSRA's quarter offset: 0.25 px toward the higher neighbour, on each axis where both exist."""
+        """MSRA's quarter offset: 0.25 px toward the higher neighbour, with MMPose 1.x's border rule: the x
+        offset only where 1 < ix < w - 1 (and iy > 0), the y offset only where 1 < iy < h - 1 (and ix > 0);
+        so not at column or row 1 either, although both neighbours exist there. (HRNet moves both axes or
+        neither: only where 1 < ix < w - 1 and 1 < iy < h - 1.)"""
         h, w = maps.shape[-2:]
         dx = (self._at(maps, iy, ix + 1) - self._at(maps, iy, ix - 1)).double()
         dy = (self._at(maps, iy + 1, ix) - self._at(maps, iy - 1, ix)).double()
-        ix = ix + torch.where((ix > 0) & (ix < w - 1), 0.25 * torch.sign(dx), torch.zeros_like(dx))
-        iy = iy + torch.where((iy > 0) & (iy < h - 1), 0.25 * torch.sign(dy), torch.zeros_like(dy))
+        ix_new = ix + torch.where((ix > 1) & (ix < w - 1) & (iy > 0), 0.25 * torch.sign(dx), torch.zeros_like(dx))
+        iy = iy + torch.where((iy > 1) & (iy < h - 1) & (ix > 0), 0.25 * torch.sign(dy), torch.zeros_like(dy))
+        ix = ix_new
         return ix, iy
+
+    def _blur_kernel_1d(self, device) -> torch.Tensor:
+        """DARK's normalised 1-D Gaussian (k,) float64, sigma as OpenCV picks it for kernel size k."""
+        k = self.blur_kernel
+        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
+        t = torch.arange(k, dtype=torch.float64, device=device) - k // 2
+        g = torch.exp(-t**2 / (2 * sigma**2))
+        return g / g.sum()
 
     def _blur(self, maps: torch.Tensor) -> torch.Tensor:
         """DARK's blur of every map: separable Gaussian, zero border (DARK pads with zeros before
-        ``cv2.GaussianBlur``), rescaled so each map keeps its maximum. (M, h, w) -> (M, h, w)."""
+        ``cv2.GaussianBlur``), rescaled so each map keeps its maximum. (M, h, w) -> (M, h, w) float32.
+        Used where a map needs its whole blurred maximum (see :meth:`_dark`)."""
         k = self.blur_kernel
-        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
-        t = torch.arange(k, dtype=torch.float32, device=maps.device) - k // 2
-        g = torch.exp(-t**2 / (2 * sigma**2))
-        g = g / g.sum()
+        g = self._blur_kernel_1d(maps.device).float()
         m = maps.float()[:, None]
         b = F.conv2d(m, g.view(1, 1, 1, k), padding=(0, k // 2))
         b = F.conv2d(b, g.view(1, 1, k, 1), padding=(k // 2, 0))[:, 0]
         peak = maps.float().amax(dim=(-2, -1), keepdim=True)
         return b * peak / b.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
 
+    def _blurred_patch(self, maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor) -> torch.Tensor:
+        """The blurred maps (zero border, not rescaled) on the 5 x 5 pixels around each argmax:
+        (M, h, w), argmax ix, iy (M,) -> (M, 5, 5) float64, ``patch[m, 2 + dy, 2 + dx]``.
+
+        Only a window of 2r + 5 pixels a side (r = blur_kernel // 2) around each argmax is read (zeros
+        outside the map), and the separable blur is two small matrix products on it: ~1/100 of the work
+        of blurring whole maps at 64x48 (benchmarks/bench_codecs.py)."""
+        h, w = maps.shape[-2:]
+        r = self.blur_kernel // 2
+        n = 2 * r + 5
+        off = torch.arange(n, device=maps.device) - (r + 2)
+        rows = iy.long()[:, None] + off  # (M, n)
+        cols = ix.long()[:, None] + off
+        inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+        flat = (rows.clamp(0, h - 1) * w)[:, :, None] + cols.clamp(0, w - 1)[:, None, :]  # (M, n, n)
+        win = torch.gather(maps.reshape(len(maps), h * w), 1, flat.reshape(len(maps), n * n)).reshape(-1, n, n)
+        win = win.double() * inside
+        g = self._blur_kernel_1d(maps.device)
+        band = torch.stack([F.pad(g, (i, 4 - i)) for i in range(5)])  # (5, n): output p reads window p..p+2r
+        return band @ win @ band.T
+
     def _dark(self, maps, ix, iy):
         """DARK: blur, log, one Newton step ``-H^-1 g`` from the argmax, with the gradient and Hessian of the
         log map from central differences (step 1 for g and the mixed term, step 2 for the diagonal, as DARK).
         Applied, as in DARK, where the argmax is at least 2 px from the border, and only where the Hessian is
-        negative definite (a maximum; DARK checks det != 0 alone)."""
-        h, w = maps.shape[-2:]
+        negative definite (a maximum; DARK checks det != 0 alone).
+
+        DARK's log map is ``log(max(blur * peak / max(blur), 1e-10))``. The rescale adds a constant per map,
+        which the differences cancel, so only the 5 x 5 blurred pixels around the argmax are computed
+        (:meth:`_blurred_patch`) unless the 1e-10 floor could bite: blurred values are at most the map's
+        peak, so the floor is inactive wherever every patch value is >= 1e-10 (with margin) and the peak is
+        positive. The other maps (e.g. all zero or negative) take the whole-map blur (:meth:`_dark_dense`).
+        Both agree to ~1e-6 heatmap px (float32 vs float64 logs; tests/test_decode_refinement.py)."""
+        patch = self._blurred_patch(maps, ix, iy)
+        peak = maps.flatten(1).amax(-1) if len(maps) else maps.new_zeros(0)
+        local = (patch.flatten(1).amin(-1) >= 2e-10) & (peak > 0)
+        logp = torch.log(patch.clamp_min(1e-300))
+        out_x, out_y = self._newton(lambda dy, dx: logp[:, 2 + dy, 2 + dx], maps.shape[-2:], ix, iy)
+        if not bool(local.all()):
+            rest = torch.nonzero(~local).reshape(-1)
+            dx, dy = self._dark_dense(maps[rest], ix[rest], iy[rest])
+            out_x, out_y = out_x.index_put((rest,), dx), out_y.index_put((rest,), dy)
+        return out_x, out_y
+
+    def _dark_dense(self, maps, ix, iy):
+        """:meth:`_dark` on whole-map blurs (DARK's own order of operations, float32 blur and log)."""
         logm = torch.log(self._blur(maps).clamp_min(1e-10)).double()
+        return self._newton(lambda dy, dx: self._at(logm, iy + dy, ix + dx), maps.shape[-2:], ix, iy)
 
-        def at(dy, dx):
-            return self._at(logm, iy + dy, ix + dx)
-
+    @staticmethod
+    def _newton(at, size, ix, iy):
+        """One Newton step on log-map values ``at(dy, dx)`` (M,) around the argmax (ix, iy) (M,) of maps of
+        ``size`` (h, w); see :meth:`_dark`. Returns the refined (ix, iy) float64, heatmap px."""
+        h, w = size
         c = at(0, 0)
         gx, gy = 0.5 * (at(0, 1) - at(0, -1)), 0.5 * (at(1, 0) - at(-1, 0))
         hxx = 0.25 * (at(0, 2) - 2 * c + at(0, -2))

@@ -17,23 +17,27 @@ re-exported here.
 from __future__ import annotations
 
 import contextlib
+import logging
 import copy
 import io as _io
-import json
 from pathlib import Path
 
 import numpy as np
 
+from .data.coco import check_ground_truth, numeric_field, read_json, require_fields
 from .io import write_json
-from .keypoints import COCO17, spec_from_coco_category
+from .keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category
 from .transforms import inverse_keypoints
 
 __all__ = ["evaluate_coco", "to_coco_results", "rescore", "oks_matrix", "oks_nms", "evaluate_topdown",
-           "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "METRIC_NAMES", "register_cli"]
+           "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "check_results", "METRIC_NAMES",
+           "register_cli"]
 
+log = logging.getLogger(__name__)
 # COCOeval.stats order for keypoints.
 METRIC_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 RESCORE_THR = 0.2
+MISS_PX = 1e9  # where evaluate_topdown moves non-finite predicted coordinates: OKS term exp(-1e18 / ...) = 0
 OKS_NMS_THR = 0.9
 
 
@@ -113,20 +117,22 @@ def oks_nms(kpts, scores, areas, sigmas, thr: float = OKS_NMS_THR, image_ids=Non
     return np.asarray(keep, dtype=np.int64)
 
 
-def _load_gt(gt):
-    """A pycocotools COCO object from a path, a dict or a COCO object, checked for COCOeval's needs."""
+def _load_gt(gt, sigmas=None):
+    """A pycocotools COCO object from a path, a dict or a COCO object, validated as
+    :func:`simcc_lab.data.coco.check_ground_truth` does (areas derived where missing), and its name.
+    ``sigmas`` (K,), when given, stand in for a category's missing ones; a file without a keypoint category
+    is read as COCO-17 (or as K unnamed keypoints with ``sigmas``)."""
     from pycocotools.coco import COCO
 
     if isinstance(gt, COCO):
-        return gt, "<COCO object>"
-    name = str(gt) if not isinstance(gt, dict) else "<dict>"
-    data = gt if isinstance(gt, dict) else json.loads(Path(gt).read_text())
-    data = copy.deepcopy(data)
-    for i, a in enumerate(data.get("annotations", [])):
-        if "area" not in a:
-            raise ValueError(f"{name}: annotations[{i}] (id {a.get('id')}) has no 'area' (COCOeval needs it)")
-        if "keypoints" not in a:
-            raise ValueError(f"{name}: annotations[{i}] (id {a.get('id')}) has no 'keypoints'")
+        name, data = "<COCO object>", gt.dataset
+    elif isinstance(gt, dict):
+        name, data = "<dict>", gt
+    else:
+        name = str(gt)
+        data = read_json(gt)
+    data = copy.deepcopy(check_ground_truth(data, name, _spec_for(data, sigmas)).data)
+    for a in data["annotations"]:
         # COCOeval reads both; COCO files always have them, hand-made files may not.
         a.setdefault("num_keypoints", int((np.asarray(a["keypoints"][2::3]) > 0).sum()))
         a.setdefault("iscrowd", 0)
@@ -135,6 +141,101 @@ def _load_gt(gt):
     with contextlib.redirect_stdout(_io.StringIO()):
         coco.createIndex()
     return coco, name
+
+
+def _spec_for(data, sigmas):
+    """The spec to check ``data`` with: None (from its category) unless ``sigmas`` must fill in."""
+    if not isinstance(data, dict):
+        return None
+    cats = [c for c in data.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")]
+    if not cats:
+        if sigmas is None or len(sigmas) == COCO17.num_keypoints:
+            return COCO17
+        n = len(sigmas)
+        return SkeletonSpec("custom", tuple(f"kp{i}" for i in range(n)), (), (), tuple(float(v) for v in sigmas))
+    if sigmas is not None and len(cats) == 1 and "sigmas" not in cats[0] and known_spec(cats[0]["keypoints"]) is None:
+        with contextlib.suppress(ValueError):  # a skeleton that does not fit: the check names it
+            return spec_from_coco_category(cats[0], sigmas=tuple(float(v) for v in sigmas))
+    return None
+
+
+def _as_misses(results: list, name: str) -> list:
+    """Results with every non-finite predicted coordinate moved ``MISS_PX`` px away (its OKS term is then
+    exactly 0: a miss) and non-finite keypoint or instance scores set to 0, with one warning counting them.
+    Records are copied where changed. Non-numeric values are left for :func:`check_results` to name."""
+    try:
+        kp = np.asarray([r["keypoints"] for r in results])
+        score = np.asarray([r["score"] for r in results])
+    except (KeyError, TypeError, ValueError):  # ragged or missing: check_results names it
+        return results
+    if kp.dtype.kind != "f" or score.dtype.kind != "f" or kp.ndim != 2 or kp.shape[1] % 3:
+        return results
+    bad_kp, bad_score = ~np.isfinite(kp), ~np.isfinite(score)
+    if not (bad_kp.any() or bad_score.any()):
+        return results
+    fill = np.where(np.arange(kp.shape[1]) % 3 == 2, 0.0, MISS_PX)
+    fixed = np.where(bad_kp, fill, kp)
+    score = np.where(bad_score, 0.0, score)
+    rows = np.flatnonzero(bad_kp.any(-1) | bad_score)
+    log.warning("%s: %d of %d results have non-finite values (%d keypoint values, %d scores; e.g. result [%d]): "
+                "scored as misses (coordinates moved %g px away, scores 0)", name, len(rows), len(results),
+                int(bad_kp.sum()), int(bad_score.sum()), rows[0], MISS_PX)
+    out = list(results)
+    for i in rows:
+        out[i] = dict(results[i], keypoints=fixed[i].tolist(), score=float(score[i]))
+    return out
+
+
+def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int | None = None,
+                  nonfinite: str = "error") -> list:
+    """Validate COCO keypoint results against the ground truth before COCOeval sees them.
+
+    Args:
+        results: the parsed results (a list of ``{image_id, category_id, keypoints, score}`` records).
+        coco_gt: pycocotools COCO of the ground truth; gt_name / name: the two sources, for the errors.
+        num_keypoints: K (default: the first record's).
+
+    A ValueError names the results source, the record and the field for: records that are not dicts, a
+    missing field, an image id or category id the ground truth does not have, a keypoint list that is not
+    3 K long, a non-numeric or non-finite keypoint or score. (COCOeval would count a person with a NaN
+    keypoint as *matched*: its OKS is NaN, and ``NaN < threshold`` is False.)
+
+    ``nonfinite="miss"`` (network outputs, e.g. a diverging run: :func:`evaluate_topdown`) instead scores
+    non-finite predictions as misses with a counted warning (:func:`_as_misses`). Returns the results
+    (copied records where changed).
+    """
+    if nonfinite not in ("error", "miss"):
+        raise ValueError(f"nonfinite must be 'error' or 'miss', got {nonfinite!r}")
+    if not isinstance(results, list):
+        raise ValueError(f"{name}: results must be a JSON list of {{image_id, category_id, keypoints, score}} "
+                         f"records, got a JSON {type(results).__name__}")
+    k = num_keypoints
+    for i, r in enumerate(results):
+        require_fields(r, ("image_id", "category_id", "keypoints", "score"),
+                       f"{name}: result [{i}]" + (f" (image_id {r.get('image_id')})" if isinstance(r, dict) else ""))
+        if k is None and isinstance(r["keypoints"], list):
+            k = max(len(r["keypoints"]) // 3, 1)
+        if not isinstance(r["keypoints"], list) or len(r["keypoints"]) != 3 * k:
+            raise ValueError(f"{name}: result [{i}] (image_id {r['image_id']}) has {r['keypoints']!r:.60} as "
+                             f"'keypoints', expected 3 x {k or 'K'} numbers")
+        if r["image_id"] not in coco_gt.imgs:
+            raise ValueError(f"{name}: result [{i}] refers to image id {r['image_id']!r}, which the ground truth "
+                             f"{gt_name} does not have")
+        if r["category_id"] not in coco_gt.cats:
+            raise ValueError(f"{name}: result [{i}] (image_id {r['image_id']}) has category_id "
+                             f"{r['category_id']!r}; the ground truth {gt_name} has {sorted(coco_gt.cats)}")
+
+    if not results:
+        return results
+    if nonfinite == "miss":
+        results = _as_misses(results, name)
+
+    def where(i):
+        return f"{name}: result [{i}] (image_id {results[i]['image_id']})"
+
+    numeric_field(results, "keypoints", where, 3 * k, lambda j: f"keypoint {j // 3} {'xys'[j % 3]}")
+    numeric_field(results, "score", where)
+    return results
 
 
 def _default_sigmas(coco, name) -> np.ndarray:
@@ -147,7 +248,7 @@ def _default_sigmas(coco, name) -> np.ndarray:
     return np.asarray(COCO17.sigmas)
 
 
-def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False) -> dict:
+def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False, nonfinite: str = "error") -> dict:
     """COCO keypoint AP/AR with pycocotools.
 
     Args:
@@ -156,6 +257,8 @@ def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False
         sigmas: (K,) OKS sigmas (default: from the ground truth's category, else COCO-17).
         out_json: when given, the results are written there (whole) first.
         verbose: let pycocotools print its summary.
+        nonfinite: "error" (a ValueError naming the record) or "miss" (scored as misses, with a warning)
+            for NaN/inf predicted keypoints or scores; see :func:`check_results`.
 
     Returns:
         {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"} as floats (-1 where
@@ -163,9 +266,11 @@ def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False
     """
     from pycocotools.cocoeval import COCOeval
 
-    coco_gt, name = _load_gt(gt)
-    if not isinstance(results, list):
-        results = json.loads(Path(results).read_text())
+    coco_gt, name = _load_gt(gt, sigmas)
+    results_name = "<results list>"
+    if isinstance(results, (str, Path)):
+        results_name, results = str(results), read_json(results)
+    results = check_results(results, coco_gt, name, results_name, nonfinite=nonfinite)
     if out_json is not None:
         write_json(out_json, results, indent=None)
     if not results:  # loadRes cannot take an empty list; nothing predicted scores zero
@@ -198,6 +303,8 @@ def evaluate_topdown(gt, image_ids, kpts_img, kpt_scores, box_scores, areas=None
                      sigmas=None, out_json=None, category_id: int = 1,
                      rescore_thr: float | None = RESCORE_THR, verbose: bool = False) -> dict:
     """Rescore, optionally OKS-NMS (detection boxes: ``nms=True``, ``areas`` = box areas), then COCOeval.
+    Network outputs may diverge: NaN/inf keypoints or scores are scored as misses with a counted warning
+    (``evaluate_coco(..., nonfinite="miss")``), and OKS-NMS sees such coordinates as far away.
 
     Shapes as in :func:`to_coco_results`; returns :func:`evaluate_coco`'s dict.
     """
@@ -206,13 +313,14 @@ def evaluate_topdown(gt, image_ids, kpts_img, kpt_scores, box_scores, areas=None
     if nms:
         if areas is None:
             raise ValueError("OKS-NMS needs the people's areas (detection box areas)")
-        coco_gt, name = _load_gt(gt)
+        coco_gt, name = _load_gt(gt, sigmas)
         gt, sig = coco_gt, (sigmas if sigmas is not None else _default_sigmas(coco_gt, name))
-        keep = oks_nms(kpts_img, rescore(kpt_scores, box_scores, rescore_thr), areas, sig, image_ids=image_ids)
+        far = np.where(np.isfinite(kpts_img), kpts_img, MISS_PX)  # a NaN OKS would suppress everyone after it
+        keep = oks_nms(far, rescore(kpt_scores, box_scores, rescore_thr), areas, sig, image_ids=image_ids)
         image_ids, kpts_img, kpt_scores = image_ids[keep], kpts_img[keep], kpt_scores[keep]
         box_scores = np.asarray(box_scores).reshape(-1)[keep]
     results = to_coco_results(image_ids, kpts_img, kpt_scores, box_scores, category_id, rescore_thr)
-    return evaluate_coco(gt, results, sigmas=sigmas, out_json=out_json, verbose=verbose)
+    return evaluate_coco(gt, results, sigmas=sigmas, out_json=out_json, verbose=verbose, nonfinite="miss")
 
 
 def pixel_errors(pred, gt, visible) -> dict:

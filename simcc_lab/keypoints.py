@@ -107,21 +107,43 @@ def get_spec(name: str) -> SkeletonSpec:
         raise ValueError(f"unknown skeleton spec {name!r}; known: {sorted(SPECS)}") from None
 
 
-def spec_from_coco_category(category: dict, sigmas: tuple[float, ...] | None = None) -> SkeletonSpec:
+def known_spec(names) -> SkeletonSpec | None:
+    """The known spec (COCO-17, CrowdPose-14) whose keypoint names are exactly ``names``, else None."""
+    names = tuple(names)
+    return next((spec for spec in SPECS.values() if spec.keypoint_names == names), None)
+
+
+def spec_from_coco_category(category: dict, sigmas: tuple[float, ...] | None = None, warn=None) -> SkeletonSpec:
     """Build a spec from a COCO ``categories`` entry (``keypoints`` names, 1-based ``skeleton``).
 
-    Sigmas come from ``sigmas``, else from a known spec with the same names, else from a
-    ``"sigmas"`` field in the category; otherwise a ValueError says what is missing.
+    The keypoint names choose a known spec where they match one exactly (CrowdPose-14 files name their
+    14 keypoints as :data:`CROWDPOSE14`). Sigmas come from ``sigmas``, else from that known spec, else
+    from a ``"sigmas"`` field in the category; otherwise a ValueError says what is missing.
+
+    A skeleton that does not fit the keypoints (official CrowdPose files carry COCO's 17-keypoint
+    skeleton, pairs up to 17, beside 14 keypoints) is replaced by the known spec's, and ``warn(message)``
+    is called once to say so; without a known spec it is a ValueError.
     """
     names = tuple(category.get("keypoints") or ())
     if not names:
         raise ValueError(f"category {category.get('name', '?')!r} has no 'keypoints' names")
-    limbs = tuple((a - 1, b - 1) for a, b in category.get("skeleton", ()))
-    if sigmas is None:
-        for spec in SPECS.values():
-            if spec.keypoint_names == names:
-                sigmas = spec.sigmas
-                break
+    known, k = known_spec(names), len(names)
+    try:
+        limbs = tuple((int(a) - 1, int(b) - 1) for a, b in category.get("skeleton") or ())
+    except (TypeError, ValueError):
+        raise ValueError(f"'skeleton' must be a list of 1-based [a, b] pairs, got {category.get('skeleton')!r}") \
+            from None
+    outside = [(a + 1, b + 1) for a, b in limbs if not (0 <= a < k and 0 <= b < k)]
+    if outside:
+        text = (f"'skeleton' pair {outside[0]} is outside 1..{k} (1-based; {len(outside)} of {len(limbs)} pairs "
+                f"do not fit the {k} keypoints)")
+        if known is None:
+            raise ValueError(f"{text}; fix the skeleton or pass a spec")
+        if warn is not None:
+            warn(f"{text}: replaced by the skeleton of spec {known.name!r}")
+        limbs = known.limbs
+    if sigmas is None and known is not None:
+        sigmas = known.sigmas
     if sigmas is None and "sigmas" in category:
         sigmas = tuple(float(s) for s in category["sigmas"])
     if sigmas is None:

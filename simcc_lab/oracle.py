@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .codecs import size_pair
 from .data.coco import coco_paths, load_annotations
 from .evaluation import evaluate_coco, pixel_errors, to_coco_results
 from .io import write_text
@@ -60,6 +61,7 @@ def codec_oracle(ann_file, codec, input_size=None, spec=None, padding: float = 1
         ann_file: COCO-format keypoint file (people skipped as in TopDownDataset are left out).
         codec: SimCCCodec / HeatmapCodec (anything with encode and decode).
         input_size: (W, H); default ``codec.input_size``; must match the codec's.
+        spec: SkeletonSpec or name (``"crowdpose14"``), or None: chosen by the file's keypoint names.
         chunk: people per encode call (bounds the memory of the targets).
 
     Returns:
@@ -67,7 +69,7 @@ def codec_oracle(ann_file, codec, input_size=None, spec=None, padding: float = 1
         ``mean_err_img_px`` (all labelled keypoints, image px), ``outside_frac`` (labelled keypoints the
         codec could not encode), ``num_people``, ``num_keypoints``.
     """
-    input_size = tuple(int(v) for v in (input_size or codec.input_size))
+    input_size = size_pair(codec.input_size if input_size is None else input_size, "input_size")
     if tuple(getattr(codec, "input_size", input_size)) != input_size:
         raise ValueError(f"input_size {input_size} differs from the codec's {tuple(codec.input_size)}")
     ann = load_annotations(ann_file, spec)
@@ -94,11 +96,13 @@ def codec_oracle(ann_file, codec, input_size=None, spec=None, padding: float = 1
                 num_people=len(ann), num_keypoints=int(labelled.sum()))
 
 
-def oracle_table(ann_files, sizes=TABLE_SIZES, grid=None, names=None) -> tuple[list[dict], str]:
+def oracle_table(ann_files, sizes=TABLE_SIZES, grid=None, names=None, spec=None) -> tuple[list[dict], str]:
     """Run the grid on every file and size; returns (rows, markdown).
 
     The markdown has, per data set, one AP table and one mean-error table (input px; rows: input size
-    H x W, columns: codecs).
+    H x W, columns: codecs). The AP table's last column is the share of labelled keypoints outside the
+    crop (no codec can encode them: an AP ceiling that is not the codec's). ``spec`` as in
+    :func:`codec_oracle`, for every file.
     """
     grid = grid or standard_grid()
     names = names or [f"{Path(f).parent.name}/{Path(f).name}" for f in ann_files]
@@ -106,7 +110,7 @@ def oracle_table(ann_files, sizes=TABLE_SIZES, grid=None, names=None) -> tuple[l
     for name, f in zip(names, ann_files):
         for size in sizes:
             for label, kw in grid:
-                r = codec_oracle(f, build_codec(input_size=size, **kw), size)
+                r = codec_oracle(f, build_codec(input_size=size, **kw), size, spec=spec)
                 rows.append(dict(data=name, input=f"{size[1]}x{size[0]}", codec=label, **r))
     return rows, _markdown(rows, [g[0] for g in grid])
 
@@ -118,11 +122,14 @@ def _markdown(rows, labels) -> str:
         n = sub[0]
         out.append(f"**{data}** ({n['num_people']} people, {n['num_keypoints']} labelled keypoints)\n")
         for key, title, fmt in (("AP", "AP", "{:.3f}"), ("mean_err_input_px", "mean error (input px)", "{:.3f}")):
-            out.append(f"| {title}, input HxW | " + " | ".join(labels) + " |")
-            out.append("|---" * (len(labels) + 1) + "|")
+            extra = key == "AP"  # the AP table also says how many keypoints the crop cuts off
+            out.append(f"| {title}, input HxW | " + " | ".join(labels) + (" | outside crop |" if extra else " |"))
+            out.append("|---" * (len(labels) + 1 + extra) + "|")
             for size in dict.fromkeys(r["input"] for r in sub):
-                cells = {r["codec"]: fmt.format(r[key]) for r in sub if r["input"] == size}
-                out.append(f"| {size} | " + " | ".join(cells.get(lab, "") for lab in labels) + " |")
+                row = [r for r in sub if r["input"] == size]
+                cells = {r["codec"]: fmt.format(r[key]) for r in row}
+                tail = f" | {100 * max(r['outside_frac'] for r in row):.1f}% |" if extra else " |"
+                out.append(f"| {size} | " + " | ".join(cells.get(lab, "") for lab in labels) + tail)
             out.append("")
     return "\n".join(out)
 
@@ -132,7 +139,7 @@ def _cli(args) -> int:
     args.data = [str(coco_paths(args.coco_root, "val")[0]) if d == "coco" else d for d in args.data]
     if args.table:
         sizes = [args.input_size] if args.input_size else TABLE_SIZES
-        _, md = oracle_table(args.data, sizes)
+        _, md = oracle_table(args.data, sizes, spec=args.spec)
         print(md)
         if args.out:
             write_text(args.out, md + "\n")
@@ -143,7 +150,7 @@ def _cli(args) -> int:
         raise ValueError("give one --data file without --table")
     codec = build_codec(args.codec, args.input_size, k=args.k, stride=args.stride, refinement=args.refinement,
                         encoding=args.encoding)
-    r = codec_oracle(args.data[0], codec, args.input_size)
+    r = codec_oracle(args.data[0], codec, args.input_size, spec=args.spec)
     text = "\n".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in r.items())
     print(text)
     if args.out:
@@ -152,14 +159,15 @@ def _cli(args) -> int:
 
 
 def register_cli(subparsers) -> None:
-    """``simcc-lab oracle --data FILE --input-size WxH [--codec ...] [--table] [--out PATH]``."""
-    from .cli import parse_size
+    """``simcc-lab oracle --data FILE --input-size WxH [--codec ...] [--spec NAME] [--table] [--out PATH]``."""
+    from .cli import add_spec_argument, parse_size
 
     p = subparsers.add_parser("oracle", help="AP lost to the codec alone (encode -> decode the ground truth)",
                               description=__doc__.splitlines()[0])
     p.add_argument("--data", action="append", required=True, metavar="FILE",
                    help="COCO-format keypoint file, or 'coco' for COCO val2017 (repeat for several with --table)")
     p.add_argument("--coco-root", default=None, help="COCO 2017 folder for --data coco (default $SIMCC_LAB_COCO)")
+    add_spec_argument(p)
     p.add_argument("--input-size", type=parse_size, default=None, help="WxH, e.g. 192x256 (paper's 256x192)")
     p.add_argument("--codec", choices=("simcc", "heatmap"), default="simcc")
     p.add_argument("--k", type=float, default=2.0, help="SimCC bins per pixel")

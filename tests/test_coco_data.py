@@ -176,13 +176,14 @@ def test_missing_image_names_file_and_record(tmp_path):
         TopDownDataset(path, tmp_path, (64, 64), StubCodec((64, 64)))
 
 
-@pytest.mark.parametrize("drop,match", [("keypoints", "lacks.*keypoints"), ("area", "lacks.*area"),
-                                        ("bbox", "lacks.*bbox")])
+@pytest.mark.parametrize("drop,match", [("keypoints", "lacks.*keypoints"), ("bbox", "lacks.*bbox"),
+                                        ("image_id", "lacks.*image_id"), ("id", "lacks.*'id'")])
 def test_missing_fields_name_the_record(tmp_path, drop, match):
     bad = _person(7)
     del bad[drop]
     path = _write(tmp_path, [_person(3), bad])
-    with pytest.raises(ValueError, match=rf"ann\.json: annotations\[1\] \(id 7, image_id 1\) {match}"):
+    ids = f"id {bad.get('id')}, image_id {bad.get('image_id')}"
+    with pytest.raises(ValueError, match=rf"ann\.json: annotations\[1\] \({ids}\) {match}"):
         load_annotations(path)
 
 

@@ -1,0 +1,134 @@
+"""Heatmap refinements: DARK on local patches agrees with DARK on whole-map blurs (written out here in
+float64, the old implementation's order of operations), and the quarter offset's HRNet/MMPose border rule."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from simcc_lab.codecs import HeatmapCodec
+
+
+def dark_reference(maps: np.ndarray, kernel: int) -> np.ndarray:
+    """DARK as simcc_lab computed it before local patches, in float64: blur every whole map (separable
+    Gaussian, OpenCV's sigma, zero border), rescale to the map's peak, log(max(., 1e-10)), one Newton step
+    at the argmax where it is >= 2 px from the border and the Hessian is negative definite.
+    maps (M, h, w) -> keypoints (M, 2) heatmap px."""
+    m = torch.from_numpy(maps).double()
+    h, w = m.shape[-2:]
+    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
+    t = torch.arange(kernel, dtype=torch.float64) - kernel // 2
+    g = torch.exp(-t**2 / (2 * sigma**2))
+    g = g / g.sum()
+    b = F.conv2d(m[:, None], g.view(1, 1, 1, -1), padding=(0, kernel // 2))
+    b = F.conv2d(b, g.view(1, 1, -1, 1), padding=(kernel // 2, 0))[:, 0]
+    b = b * m.amax((-2, -1), keepdim=True) / b.amax((-2, -1), keepdim=True).clamp_min(1e-12)
+    logm = torch.log(b.clamp_min(1e-10)).numpy()
+    out = np.zeros((len(maps), 2))
+    for i, lm in enumerate(logm):  # one map at a time: the plainest form
+        y, x = np.unravel_index(np.argmax(maps[i]), (h, w))
+        out[i] = x, y
+        if not (2 <= x <= w - 3 and 2 <= y <= h - 3):
+            continue
+        gx, gy = 0.5 * (lm[y, x + 1] - lm[y, x - 1]), 0.5 * (lm[y + 1, x] - lm[y - 1, x])
+        hxx = 0.25 * (lm[y, x + 2] - 2 * lm[y, x] + lm[y, x - 2])
+        hyy = 0.25 * (lm[y + 2, x] - 2 * lm[y, x] + lm[y - 2, x])
+        hxy = 0.25 * (lm[y + 1, x + 1] - lm[y + 1, x - 1] - lm[y - 1, x + 1] + lm[y - 1, x - 1])
+        hess = np.array([[hxx, hxy], [hxy, hyy]])
+        if np.linalg.det(hess) > 0 and hxx < 0:
+            out[i] -= np.linalg.solve(hess, [gx, gy])
+    return out
+
+
+def _noisy_maps(n_people=32, noise=0.05, seed=0, size=(192, 256)):
+    codec = HeatmapCodec(size, stride=4, encoding="unbiased", refinement="dark")
+    rng = np.random.default_rng(seed)
+    kp = np.stack([rng.uniform(-0.5, size[0] - 0.5, (n_people, 17)), rng.uniform(-0.5, size[1] - 0.5, (n_people, 17))],
+                  -1)
+    maps = codec.encode(kp).heatmaps
+    return codec, (maps + rng.normal(0, noise, maps.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "noisy", "uniform", "negative", "zero"])
+def test_local_dark_matches_whole_map_dark(kind):
+    codec, maps = _noisy_maps(noise=0.0 if kind == "gaussian" else 0.05)
+    rng = np.random.default_rng(1)
+    if kind == "uniform":
+        maps = rng.random(maps.shape, dtype=np.float32)
+    elif kind == "negative":  # peaks below zero: the 1e-10 floor bites, the whole-map path is taken
+        maps = maps - 2.0
+    elif kind == "zero":
+        maps[::3] = 0.0
+    dec, _ = codec.decode(maps)
+    ref = dark_reference(maps.reshape(-1, *maps.shape[-2:]), codec.blur_kernel) * codec.stride
+    # 1e-5 heatmap px; uniform noise has nearly flat log maps (tiny Hessians); negative maps take the
+    # float32 whole-map path (compared exactly below), whose float32 logs differ from float64 by ~1e-4 px
+    tol = {"uniform": 1e-4, "negative": 1e-3}.get(kind, 1e-5)
+    assert np.abs(dec.reshape(-1, 2) - ref).max() / codec.stride < tol
+
+
+@pytest.mark.parametrize("shift", [0.0, -2.0])
+def test_local_dark_matches_the_float32_dense_path(shift):
+    codec, maps = _noisy_maps(seed=3)
+    t = torch.from_numpy(maps + shift).reshape(-1, *maps.shape[-2:])
+    idx = t.reshape(len(t), -1).argmax(-1)
+    w = t.shape[-1]
+    ix, iy = (idx % w).double(), torch.div(idx, w, rounding_mode="floor").double()
+    local, dense = codec._dark(t, ix, iy), codec._dark_dense(t, ix, iy)
+    for a, b in zip(local, dense):
+        assert float((a - b).abs().max()) < (1e-5 if shift == 0 else 1e-12)  # negative: the dense path itself
+
+
+def _quarter_reference(maps: np.ndarray) -> np.ndarray:
+    """MMPose 1.x's quarter offset written out per map: argmax (x, y), then x += 0.25 sign(right - left)
+    when 1 < x < w - 1 and 0 < y < h, y += 0.25 sign(below - above) when 1 < y < h - 1 and 0 < x < w.
+    (M, h, w) -> (M, 2)."""
+    h, w = maps.shape[-2:]
+    out = np.zeros((len(maps), 2))
+    for i, hm in enumerate(maps):
+        y, x = np.unravel_index(np.argmax(hm), (h, w))
+        out[i] = x, y
+        if 1 < x < w - 1 and 0 < y < h:
+            out[i, 0] += 0.25 * np.sign(hm[y, x + 1] - hm[y, x - 1])
+        if 1 < y < h - 1 and 0 < x < w:
+            out[i, 1] += 0.25 * np.sign(hm[y + 1, x] - hm[y - 1, x])
+    return out
+
+
+def test_quarter_offset_border_rule_pinned():
+    codec = HeatmapCodec((48, 64), stride=4, refinement="quarter")  # 12 x 16 maps
+    w, h = codec.heatmap_size
+    maps = np.zeros((6, h, w), np.float32)
+    # peak at column 1, row 1: neighbours exist on both sides, but the rule leaves both axes alone
+    maps[0, 1, 1], maps[0, 1, 2], maps[0, 2, 1] = 1.0, 0.5, 0.5
+    # peak at column 2, row 2: both offsets apply, toward the higher neighbours (+x, -y)
+    maps[1, 2, 2], maps[1, 2, 3], maps[1, 1, 2] = 1.0, 0.5, 0.5
+    # peak on the last column and row: no offset
+    maps[2, h - 1, w - 1], maps[2, h - 1, w - 2], maps[2, h - 2, w - 1] = 1.0, 0.5, 0.5
+    # peak at column w - 2, row 1: x offset (toward -x), no y offset
+    maps[3, 1, w - 2], maps[3, 1, w - 3], maps[3, 2, w - 2] = 1.0, 0.5, 0.5
+    # peak on row 0, column 3: x has both neighbours but MMPose leaves it (y > 0 required); likewise column 0
+    maps[4, 0, 3], maps[4, 0, 4], maps[4, 1, 3] = 1.0, 0.5, 0.5
+    maps[5, 3, 0], maps[5, 4, 0], maps[5, 3, 1] = 1.0, 0.5, 0.5
+    dec, _ = codec.decode(maps)
+    expected = np.array([[1, 1], [2.25, 1.75], [w - 1, h - 1], [w - 2.25, 1], [3, 0], [0, 3]]) * codec.stride
+    np.testing.assert_allclose(dec, expected)
+
+
+def test_quarter_offset_matches_the_reference_on_noisy_maps():
+    codec = HeatmapCodec((48, 64), stride=4, refinement="quarter")
+    rng = np.random.default_rng(5)
+    maps = rng.random((500, 16, 12), dtype=np.float32)  # argmax often on the border
+    dec, _ = codec.decode(maps)
+    np.testing.assert_allclose(dec, _quarter_reference(maps) * codec.stride)
+    assert math.isclose(codec.stride, 4)
+
+
+@pytest.mark.parametrize("refinement", ["none", "quarter", "dark"])
+def test_decode_of_nobody(refinement):
+    codec = HeatmapCodec((48, 64), stride=4, refinement=refinement)
+    kpts, scores = codec.decode(np.zeros((0, 17, 16, 12), np.float32))
+    assert kpts.shape == (0, 17, 2) and scores.shape == (0, 17)
