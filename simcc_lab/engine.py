@@ -106,15 +106,17 @@ def data_paths(cfg: TrainConfig, info: D.DistInfo | None = None) -> dict[str, tu
     return paths if paths is not None else ensure_dataset(**kwargs)
 
 
-def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None):
-    """(train TopDownDataset, val TopDownDataset) of the config's data set."""
+def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None, device="cpu"):
+    """(train data set, val TopDownDataset) of the config's data set; the train set is a CropCache (crops
+    kept and augmented on ``device``) when ``cfg.crop_cache``, else a TopDownDataset."""
     from .data.coco import TopDownDataset
 
     paths = data_paths(cfg, info)
     if cfg.crop_cache:
         from .data.crops import CropCache
 
-        train = CropCache(*paths["train"], cfg.input_size, codec, augment=build_augment(cfg), seed=cfg.seed)
+        train = CropCache(*paths["train"], cfg.input_size, codec, augment=build_augment(cfg), seed=cfg.seed,
+                          device=device)
     else:
         train = TopDownDataset(*paths["train"], cfg.input_size, codec, train=True, augment=build_augment(cfg),
                                seed=cfg.seed)
@@ -143,9 +145,12 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 def _loader(dataset, batch_size: int, workers: int, device: torch.device, sampler=None,
             drop_last: bool = False) -> DataLoader:
     # persistent_workers=False: workers are re-created each epoch and so see dataset.set_epoch().
-    # A data set that serves whole batches (data/crops.CropCache) brings its own pass-through collate.
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False, num_workers=workers,
-                      pin_memory=device.type == "cuda", drop_last=drop_last, persistent_workers=False,
+    # A data set that serves whole batches (data/crops.CropCache) brings its own pass-through collate; one
+    # that makes GPU tensors must load in this process.
+    in_process = getattr(dataset, "in_process", False)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False,
+                      num_workers=0 if in_process else workers, pin_memory=device.type == "cuda" and not in_process,
+                      drop_last=drop_last, persistent_workers=False,
                       generator=torch.Generator().manual_seed(0), collate_fn=getattr(dataset, "collate_fn", None))
 
 
@@ -162,21 +167,28 @@ def _to_device(batch: dict, device: torch.device, channels_last: bool):
 # ---------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def predict(model, loader, codec, device, flip_index=None, amp_dtype=None, channels_last=False,
-            loss_fn=None, progress: bool = False) -> dict[str, Any]:
+            loss_fn=None, progress: bool = False, also: dict | None = None) -> dict[str, Any]:
     """Decoded keypoints of every sample in ``loader``.
 
     Flip test (``flip_index`` given): the flipped image's outputs are mapped back with
     ``codec.flip_outputs`` and averaged with the plain outputs (logits for SimCC, heatmaps otherwise,
     as the official code does) before decoding.
 
+    Args:
+        also: ``{name: codec}``, more decodings of the same outputs (e.g. heatmap refinements), from one
+            forward pass.
+
     Returns:
         dict with ``kpts_input`` (N, K, 2) input pixels, ``scores`` (N, K), ``meta`` (dict of
-        concatenated numpy arrays from the samples' meta) and ``loss`` (mean per batch, or None).
+        concatenated numpy arrays from the samples' meta), ``loss`` (mean per batch, or None) and
+        ``also`` (``{name: (kpts_input, scores)}``).
     """
     from tqdm.auto import tqdm
 
     model.eval()
-    kpts, scores, metas, losses = [], [], [], []
+    decoders = dict({"": codec}, **(also or {}))
+    decoded = {name: ([], []) for name in decoders}
+    metas, losses = [], []
     for batch in tqdm(loader, desc="eval", leave=False, disable=not progress):
         images, targets, weights = _to_device(batch, device, channels_last)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
@@ -188,16 +200,18 @@ def predict(model, loader, codec, device, flip_index=None, amp_dtype=None, chann
             losses.append(float(loss_fn(outputs, targets, weights)))
         if flip_index is not None:
             outputs = tuple((o + f.float()) / 2 for o, f in zip(outputs, flipped))
-        # The model gives SimCC logits; say so rather than let the codec guess from the values.
-        k, s = codec.decode(*outputs, from_logits=True) if getattr(codec, "kind", None) == "simcc" \
-            else codec.decode(*outputs)
-        kpts.append(torch.as_tensor(k).float().cpu().numpy())
-        scores.append(torch.as_tensor(s).float().cpu().numpy())
+        for name, c in decoders.items():
+            # The model gives SimCC logits; say so rather than let the codec guess from the values.
+            k, s = c.decode(*outputs, from_logits=True) if getattr(c, "kind", None) == "simcc" else c.decode(*outputs)
+            decoded[name][0].append(torch.as_tensor(k).float().cpu().numpy())
+            decoded[name][1].append(torch.as_tensor(s).float().cpu().numpy())
         metas.append({name: _numpy(v) for name, v in batch.get("meta", {}).items()})
     meta = {name: np.concatenate([m[name] for m in metas]) for name in (metas[0] if metas else {})}
-    return dict(kpts_input=np.concatenate(kpts) if kpts else np.zeros((0, 0, 2)),
-                scores=np.concatenate(scores) if scores else np.zeros((0, 0)), meta=meta,
-                loss=float(np.mean(losses)) if losses else None)
+    joined = {name: (np.concatenate(k) if k else np.zeros((0, 0, 2)), np.concatenate(s) if s else np.zeros((0, 0)))
+              for name, (k, s) in decoded.items()}
+    kpts, scores = joined.pop("")
+    return dict(kpts_input=kpts, scores=scores, meta=meta, loss=float(np.mean(losses)) if losses else None,
+                also=joined)
 
 
 def _numpy(v) -> np.ndarray:
@@ -250,7 +264,9 @@ def _oks(pred, true, area, sigmas) -> np.ndarray:
 
 
 def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_fn, out_json=None,
-              per_person: bool = False) -> dict:
+              per_person: bool = False, curve: bool = False) -> dict:
+    """Metrics of ``model`` on ``val_set``. ``curve``: also ``AP_<variant>`` and ``pixel_error_<variant>`` for
+    every decoding of the codec (``default`` for SimCC; each refinement for heatmaps), from one forward pass."""
     flip_index = None
     if cfg.flip_test:
         spec = getattr(val_set, "spec", None)
@@ -258,22 +274,18 @@ def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_f
             raise ValueError("flip_test needs a data set with a skeleton spec (for the left/right swap)")
         flip_index = spec.flip_index
     loader = _loader(val_set, cfg.batch_size, cfg.workers, device)
+    own = cfg.refinement if cfg.codec == "heatmap" else "default"
+    also = {v: build_codec(cfg, refinement=v) for v in REFINEMENTS if v != own} \
+        if curve and cfg.codec == "heatmap" else {}
     pred = predict(model, loader, codec, device, flip_index, amp_dtype, cfg.channels_last, loss_fn,
-                   progress=cfg.progress)
-    return compute_metrics(pred, val_set, cfg.input_size, out_json, per_person)
-
-
-def _curve_point(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, plain: dict) -> dict:
-    """A learning-curve point: AP and mean input-px error under every decoding of the codec
-    (``AP_default`` for SimCC; ``AP_none``, ``AP_quarter``, ``AP_dark`` for heatmaps). ``plain``: the
-    metrics already computed with the config's own decoding (not computed twice)."""
-    heatmap = cfg.codec == "heatmap"
-    out = {}
-    for v in REFINEMENTS if heatmap else ("default",):
-        own = v == "default" or (heatmap and v == cfg.refinement)
-        m = plain if own else _validate(model, val_set, build_codec(cfg, refinement=v), cfg, device, amp_dtype,
-                                        None)
-        out.update({f"{k}_{v}": m[k] for k in ("AP", "pixel_error") if k in m})
+                   progress=cfg.progress, also=also)
+    out = compute_metrics(pred, val_set, cfg.input_size, out_json, per_person)
+    if curve:
+        variants = {own: out}
+        for v, (k, s) in pred["also"].items():
+            variants[v] = compute_metrics(dict(pred, kpts_input=k, scores=s, loss=None), val_set, cfg.input_size)
+        for v, m in variants.items():
+            out.update({f"{k}_{v}": m[k] for k in ("AP", "pixel_error") if k in m})
     return out
 
 
@@ -353,7 +365,7 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
     if codec is None and (model is None or train_set is None or loss_fn is None or val_set is not None):
         codec = build_codec(cfg)
     if train_set is None:
-        train_set, built_val = build_datasets(cfg, codec, info)
+        train_set, built_val = build_datasets(cfg, codec, info, device=device)
         val_set = val_set if val_set is not None else built_val
     if model is None:
         model = build_model_for(cfg, codec, train_set.spec.num_keypoints)
@@ -427,9 +439,7 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
         curve = epoch + 1 in {int(e) for e in cfg.eval_epochs}
         if main and val_set is not None and (due or curve):
             t1 = time.perf_counter()
-            record.update(_validate(model, val_set, codec, cfg, device, amp_dtype, loss_fn))
-            if curve:
-                record.update(_curve_point(model, val_set, codec, cfg, device, amp_dtype, record))
+            record.update(_validate(model, val_set, codec, cfg, device, amp_dtype, loss_fn, curve=curve))
             record["eval_time_s"] = time.perf_counter() - t1
         history.append(record)
         if main:

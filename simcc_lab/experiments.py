@@ -148,10 +148,11 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     paper_ap = _paper_mean_resolution()
 
     def sized(size):
-        """Per-size overrides. On 2 CPU cores a 128x128 step costs ~4x a 64x64 one, so the trend's 128x128
-        runs train one seed for half the epochs (cosine over 16), with no learning-curve points."""
+        """Per-size overrides. On 2 CPU cores a 128x128 step costs ~3.5x a 64x64 one (bench_train.py), so
+        the trend's 128x128 runs train one seed for 10 epochs (25,000 samples, the cosine over those), with
+        no learning-curve points: about the compute of one 64x64 run, so that quick mode fits 30 minutes."""
         if cpu and size != "64x64":
-            return {"input_size": wh[size], "epochs": base["epochs"] // 2, "eval_epochs": ()}
+            return {"input_size": wh[size], "epochs": 10, "eval_epochs": ()}
         return {"input_size": wh[size]}
 
     def size_seeds(size):

@@ -421,6 +421,14 @@ def denormalize(image) -> np.ndarray:
     return (img.clip(0, 1) * 255).round().astype(np.uint8)
 
 
+def check_codec_size(codec, input_size: tuple[int, int]) -> None:
+    """Raise a ValueError when ``codec`` (None allowed) encodes for another input (W, H) than the crops'."""
+    codec_size = getattr(codec, "input_size", None)
+    if codec is not None and codec_size is not None and tuple(codec_size) != tuple(input_size):
+        raise ValueError(f"codec input_size {tuple(codec_size)} differs from the dataset's input_size "
+                         f"{tuple(input_size)}: its targets would not match the crops")
+
+
 class TopDownDataset(torch.utils.data.Dataset):
     """One person crop per item, with codec targets.
 
@@ -447,10 +455,7 @@ class TopDownDataset(torch.utils.data.Dataset):
                  augment: AugmentConfig = AugmentConfig(), bbox_file=None, seed: int = 0,
                  det_score_thr: float = 0.0, padding: float = 1.25):
         w, h = size_pair(input_size, "input_size")
-        codec_size = getattr(codec, "input_size", None)
-        if codec is not None and codec_size is not None and tuple(codec_size) != (w, h):
-            raise ValueError(f"codec input_size {tuple(codec_size)} differs from the dataset's input_size {(w, h)}: "
-                             "its targets would not match the crops")
+        check_codec_size(codec, (w, h))
         if isinstance(padding, bool) or not isinstance(padding, Real) or not math.isfinite(padding) or padding <= 0:
             raise ValueError(f"padding must be a positive number (box growth factor, e.g. 1.25), got {padding!r}")
         if train and bbox_file is not None:

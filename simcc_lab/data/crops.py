@@ -27,7 +27,8 @@ from PIL import Image
 
 from ..transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, random_centre_scale,
                           warp_image)
-from .coco import IMAGENET_MEAN, IMAGENET_STD, load_annotations
+from ..codecs import size_pair
+from .coco import IMAGENET_MEAN, IMAGENET_STD, check_codec_size, load_annotations
 
 __all__ = ["CropCache", "collate_batch", "context_for"]
 
@@ -57,16 +58,17 @@ class CropCache(torch.utils.data.Dataset):
         padding: box growth factor (1.25, as :class:`TopDownDataset`).
         density: cache pixels per input pixel of the un-augmented crop (1.5: zooming in by the largest
             scale factor still samples the cache at <= 1 cache px per input px).
+        device: where the crops live and the augmentation runs ("cuda": batches come out on the GPU, so
+            the loader must run in the main process, ``in_process``; targets are encoded on the CPU).
 
     Memory: ``people x 3 x (H c d) x (W c d)`` bytes with ``c`` = :func:`context_for`: ~100 MB for 1,500
     people at 64x64 with the quick recipe. Items (``__getitem__``) are single-sample batches.
     """
 
     def __init__(self, ann_file, image_dir, input_size, codec, augment: AugmentConfig = AugmentConfig(),
-                 seed: int = 0, spec=None, padding: float = 1.25, density: float = 1.5):
-        w, h = (int(v) for v in input_size)
-        if w <= 0 or h <= 0:
-            raise ValueError(f"input_size must be a positive (W, H), got {input_size!r}")
+                 seed: int = 0, spec=None, padding: float = 1.25, density: float = 1.5, device="cpu"):
+        w, h = size_pair(input_size, "input_size")
+        check_codec_size(codec, (w, h))
         if augment.half_body_prob > 0:
             raise ValueError("CropCache cannot do half-body crops (they leave the cached context); "
                              "use TopDownDataset or half_body_prob=0")
@@ -99,10 +101,13 @@ class CropCache(torch.utils.data.Dataset):
             for i in people:
                 crop = warp_image(image, self._m_cache[i], self.cache_size)
                 self.crops[i] = torch.from_numpy(crop).permute(2, 0, 1)
+        self.device = torch.device(device)
+        self.in_process = self.device.type != "cpu"  # CUDA tensors must not be made in loader workers
+        self.crops = self.crops.to(self.device)
         self.keypoints = r.keypoints[:, :, :2].astype(np.float64)  # (N, K, 2) image px
         self.visible = r.keypoints[:, :, 2].astype(np.float32)
-        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
-        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1) * 255.0
 
     collate_fn = staticmethod(collate_batch)
 
@@ -159,9 +164,9 @@ class CropCache(torch.utils.data.Dataset):
         # grid_sample's normalised coordinates (align_corners=False): x_n = (2 x + 1) / W - 1
         to_norm = np.array([[2.0 / cw, 0, 1.0 / cw - 1], [0, 2.0 / ch, 1.0 / ch - 1], [0, 0, 1]])
         from_norm = np.linalg.inv(np.array([[2.0 / w, 0, 1.0 / w - 1], [0, 2.0 / h, 1.0 / h - 1], [0, 0, 1]]))
-        theta = torch.from_numpy((to_norm @ in_to_cache @ from_norm)[:, :2]).float()
+        theta = torch.from_numpy((to_norm @ in_to_cache @ from_norm)[:, :2]).float().to(self.device)
         grid = F.affine_grid(theta, [len(idx), 3, h, w], align_corners=False)
-        crops = self.crops[torch.from_numpy(idx)].float()
+        crops = self.crops[torch.from_numpy(idx).to(self.device)].float()
         # zeros outside the cache: black, as warp_image fills outside the image
         out = F.grid_sample(crops, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         return (out - self._mean) / self._std
