@@ -20,8 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import io, paper
-from .config import REFINEMENTS, RUN_FIELDS
-from .distributed import cpu_has_bf16
+from .config import QUICK_RECIPE, REFINEMENTS, RUN_FIELDS
 
 MODES = ("tiny", "quick", "standard", "full")
 # Experiments each mode runs (the rest are listed as "not run" with the mode that runs them).
@@ -113,25 +112,17 @@ class Grid:
 # ---------------------------------------------------------------------------------------------------
 def _base_config(mode: str) -> dict[str, Any]:
     """TrainConfig fields shared by every run of a mode (sizes of data and schedule)."""
-    # The recipe of every mode: AdamW with a cosine schedule (one short run reaches the low-lr phase, where
-    # the error falls most), light augmentation, flip test, crops rendered once and augmented in batches
-    # (data/crops.py), and the clean SynthPose variant (one person per image) for the accuracy experiments
-    # (the crowded experiment overrides it). Learning-curve points after CURVE_EPOCHS.
-    recipe = dict(dataset="synthpose", synth_clean=True, crop_cache=True, optimizer="adamw", weight_decay=1e-4,
-                  schedule="cosine", lr=2e-3, warmup_steps=100, rotation_factor=15.0, scale_factor=0.25,
-                  half_body_prob=0.0, sigma=3.0, hm_sigma=1.5, flip_test=True, progress=False, eval_every=0)
+    # Every mode trains config.QUICK_RECIPE (clean SynthPose, crop cache, AdamW + cosine, flip test) at its
+    # own scale; learning-curve points after CURVE_EPOCHS. The crowded experiment overrides the data.
+    recipe = dict(QUICK_RECIPE, progress=False, eval_every=0)
     if mode == "tiny":  # seconds: for the end-to-end test
         return dict(recipe, synth_train_images=8, synth_val_images=4, epochs=2, batch_size=8, warmup_steps=1,
-                    max_steps_per_epoch=2, workers=0, threads=1, flip_test=False, eval_epochs=(1, 2))
+                    max_steps_per_epoch=2, flip_test=False, eval_epochs=(1, 2), amp="off", channels_last=False)
     if mode in ("quick", "standard"):  # 2 CPU cores: one torch thread per run, one run per core
-        # bf16 autocast + channels-last where the CPU has bf16 instructions: ~2x the images/s of float32
-        # (benchmarks/bench_train.py); elsewhere float32. 2,500 clean images x 32 epochs = 80,000 samples.
-        return dict(recipe, synth_train_images=2500, synth_val_images=200, epochs=max(CURVE_EPOCHS), batch_size=32,
-                    workers=0, threads=1, eval_epochs=CURVE_EPOCHS, amp="bf16" if cpu_has_bf16() else "off",
-                    channels_last=True)
-    if mode == "full":  # a GPU: more data, longer schedules
+        return dict(recipe, epochs=max(CURVE_EPOCHS), eval_epochs=CURVE_EPOCHS)
+    if mode == "full":  # a GPU: more data, longer schedules, bf16 (amp auto), a loader fed from the device
         return dict(recipe, synth_train_images=20000, synth_val_images=1000, epochs=64, batch_size=128, lr=4e-3,
-                    workers=8, eval_epochs=(1, 2, 4, 8, 16, 32, 64))
+                    workers=8, threads=0, amp="auto", eval_epochs=(1, 2, 4, 8, 16, 32, 64))
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
