@@ -121,7 +121,7 @@ def bin_grid_figure(x: float, y: float, ks=(1, 2, 3), input_size=None, image=Non
         input_size = input_size or (image.shape[1], image.shape[0])
     w, h = input_size = tuple(int(v) for v in (input_size or (8, 3)))
     x0, y0, ww, wh = window or (0, 0, w, h)
-    fig = _figure(min(2.0 + 2.6 * len(ks) * max(ww / wh, 0.6), 14), 3.0)
+    fig = _figure(min(2.0 + 2.6 * len(ks) * max(ww / wh, 0.6), 14), 3.9)
     axes = fig.subplots(1, len(ks), squeeze=False)[0]
     fig.bins = {}
     for ax, k in zip(axes, ks):
@@ -148,8 +148,10 @@ def bin_grid_figure(x: float, y: float, ks=(1, 2, 3), input_size=None, image=Non
                title=f"k={k:g}: Nx={nx}, Ny={ny}\nclass ({jx}, {jy}), error ({ex:+.3f}, {ey:+.3f}) px")
         ax.set_xticks(range(x0, x0 + ww))
         ax.set_yticks(range(y0, y0 + wh))
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6, loc="lower left", framealpha=0.8)
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("input x (px)")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    axes[0].set_ylabel("input y (px)")
     return fig
 
 
@@ -245,24 +247,31 @@ def oracle_figure(rows, metric: str = "AP"):
     """
     datas = list(dict.fromkeys(r["data"] for r in rows))
     sizes = list(dict.fromkeys(r["input"] for r in rows))
-    fig = _figure(4.2 * len(datas) + 1.6, 3.4)
+    fig = _figure(4.2 * len(datas) + 3.4, 3.6)
     axes = fig.subplots(1, len(datas), squeeze=False, sharey=True)[0]
     fig.table = {}
+    markers = "os^vDPX*h"
     for ax, data in zip(axes, datas):
         sub = [r for r in rows if r["data"] == data]
         fig.table[data] = {}
         for codec in dict.fromkeys(r["codec"] for r in sub):
             vals = {r["input"]: r[metric] for r in sub if r["codec"] == codec}
-            ys = [vals.get(s, np.nan) for s in sizes]
-            fig.table[data][codec] = ys
-            simcc = str(codec).lower().startswith("simcc")
-            ax.plot(range(len(sizes)), ys, "o-" if simcc else "s--", ms=4 if simcc else 5, lw=1.6 if simcc else 1.2,
-                    label=codec, alpha=0.9)
+            fig.table[data][codec] = [vals.get(s, np.nan) for s in sizes]
+        # codecs with identical results share one line (and one legend entry) instead of hiding each other
+        groups: dict[tuple, list] = {}
+        for codec, ys in fig.table[data].items():
+            groups.setdefault(tuple(np.round(ys, 6)), []).append(str(codec))
+        n = len(groups)
+        for i, (ys, names) in enumerate(groups.items()):
+            simcc = names[0].lower().startswith("simcc")
+            dodge = (i - (n - 1) / 2) * 0.035  # near-equal lines side by side, not on top of each other
+            ax.plot(np.arange(len(sizes)) + dodge, ys, marker=markers[i % len(markers)], ls="-" if simcc else "--",
+                    ms=6, lw=1.4, mfc="none" if i % 2 else None, label=" = ".join(names), alpha=0.9)
         ax.set_xticks(range(len(sizes)), sizes)
         ax.set(xlabel="input size (H x W)", title=str(data))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"oracle {metric} (ground truth encoded and decoded)")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel(f"oracle {metric}\n(ground truth encoded and decoded)")
+    axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
 
@@ -374,7 +383,8 @@ def heatmap_vs_simcc_figure(x: float = 20.3, y: float = 27.6, input_size=(48, 64
         ax.plot(_bin_centres(lab.shape[0], k), lab, ".-", ms=3, lw=1)
         ax.axvline(v, color="k", ls=":")
         ax.set_title(f"SimCC {name}: {lab.shape[0]} bins", fontsize=9)
-        ax.set_xlabel(f"input {name} (px)")
+        ax.set_xlabel(f"input {name} (px); one marker per bin")
+        ax.set_ylabel(f"label value over {name}-bins")
     fig.sizes = {"heatmap": int(hm.size), "simcc": int(t.x.shape[-1] + t.y.shape[-1])}
     fig.suptitle(f"one keypoint: {hm.size} heatmap values vs {fig.sizes['simcc']} SimCC values")
     return fig

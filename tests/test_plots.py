@@ -272,3 +272,26 @@ def test_compute_figure_ratios():
     assert fig.ratios["64x64"] == pytest.approx({"heatmap": 1.0, "simcc": 0.8})
     assert fig.ratios["128x128"]["simcc"] == pytest.approx(0.75)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["64x64", "128x128"]
+
+
+def test_oracle_figure_merges_identical_codecs_into_one_visible_line():
+    rows = [dict(data="A", input=s, codec=c, AP=ap)
+            for s, hm in (("64x64", 0.5), ("256x192", 0.9))
+            for c, ap in (("SimCC k=2", 1.0), ("SimCC k=3", 1.0), ("heatmap argmax", hm), ("heatmap quarter", hm),
+                          ("heatmap DARK", 0.99))]
+    fig = plots.oracle_figure(rows)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["SimCC k=2 = SimCC k=3", "heatmap argmax = heatmap quarter", "heatmap DARK"]
+    assert len(ax.lines) == 3
+    xs = [tuple(ln.get_xdata()) for ln in ax.lines]
+    assert len(set(xs)) == 3  # dodged: no two lines share x positions
+    assert fig.table["A"]["heatmap quarter"] == [0.5, 0.9]  # the table keeps every codec
+
+
+def test_bin_grid_and_heatmap_vs_simcc_axes_are_labelled():
+    fig = plots.bin_grid_figure(3.3, 1.2)
+    assert all(ax.get_xlabel() == "input x (px)" for ax in fig.axes) and fig.axes[0].get_ylabel() == "input y (px)"
+    assert all(t.get_fontsize() >= 8 for ax in fig.axes for t in ax.get_legend().get_texts())
+    fig = plots.heatmap_vs_simcc_figure()
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
