@@ -649,14 +649,16 @@ def oks_figure(areas: dict, keypoints=("nose", "left_shoulder", "left_hip"), gri
 
 def plain_log_ticks(fig):
     """Relabel every log-scaled axis of ``fig`` with plain numbers (0.1, 0.3, 1, 3) instead of
-    matplotlib's minor labels such as "3x10^0"; returns ``fig``."""
+    matplotlib's labels such as "10^0" and minor ones such as "3x10^0"; ticks a figure set itself
+    (e.g. strides 1, 2, 4, 8) are kept, only relabelled. Returns ``fig``."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fmt = FuncFormatter(lambda v, _: f"{v:g}")
     for ax in fig.axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
             if scale == "log":
-                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+                if isinstance(axis.get_major_locator(), LogLocator):  # keep ticks a figure chose itself
+                    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
                 axis.set_major_formatter(fmt)
                 axis.set_minor_formatter(NullFormatter())
     return fig

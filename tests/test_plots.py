@@ -295,3 +295,17 @@ def test_bin_grid_and_heatmap_vs_simcc_axes_are_labelled():
     assert all(t.get_fontsize() >= 8 for ax in fig.axes for t in ax.get_legend().get_texts())
     fig = plots.heatmap_vs_simcc_figure()
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+
+
+def test_plain_log_ticks_keeps_fixed_ticks():
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 8], [1, 2])
+    ax.set_xscale("log")
+    ax.set_xticks([1, 2, 4, 8])
+    plots.plain_log_ticks(fig)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
+    assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
