@@ -31,6 +31,13 @@
 #
 # $\sigma$ and $b$ are in bins. The official code keeps $\mu$ *continuous*; MMPose *rounds* it to $j^\ast$
 # first. `simcc_lab.smoothing` holds the four functions, and `SimCCCodec(smoothing=...)` calls them.
+#
+# **Where this stands in the paper.** The method's label smoothing (one-hot, standard "equal" smoothing,
+# Gaussian and Laplace targets) and its KL-divergence loss, and the smoothing ablation whose conclusion
+# is Gaussian / Laplace > equal > none (arXiv:2107.03332; our own ablation is lesson 07). The paper's
+# Gaussian is wider than the one drawn here: its configs use $\sigma$ = 4 to 6 bins at $k = 2$ (2 to 3
+# input px); this lesson uses $\sigma = 2$ bins (1 px) so that the shapes stay visible on a 12-pixel
+# axis, and the next section compares the widths.
 
 # %%
 # %matplotlib inline
@@ -68,6 +75,24 @@ plots.label_shapes_figure(x=5.3, k=2, sigma=2.0, eps=0.1)
 widgets.smoothing_app()
 
 # %% [markdown]
+# ## The paper's sigma
+# A Gaussian label's width in input pixels is $\sigma / k$. The lesson's $\sigma = 2$ bins against the
+# paper's 4 and 6 (all at $k = 2$), for a keypoint at $x = 20.3$ px on a 48-px axis (the library's default,
+# `SimCCCodec(sigma=4.0)`, is the paper's lower end):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("sigma (bins)  sigma (px)  FWHM (px)  peak   mass within 1 px of x")
+for sigma in (2.0, 4.0, 6.0):
+    t = SimCCCodec((48, 1), k=2, smoothing="gaussian", sigma=sigma).encode(np.array([[[20.3, 0.0]]]), np.ones((1, 1))).x[0, 0]
+    near = np.abs((np.arange(t.shape[0]) + 0.5) / 2 - 0.5 - 20.3) <= 1.0
+    print(f"{sigma:12.0f}  {sigma / 2:10.1f}  {2.3548 * sigma / 2:9.2f}  {t.max():.3f}  {t[near].sum() / t.sum():21.3f}")
+
+# %% [markdown]
+# A wider label spreads the target over more bins (at $\sigma = 6$ bins only about a quarter of its mass
+# lies within 1 px of the keypoint), which makes the target easier to approach early in training and
+# more tolerant of annotation noise, at the price of a less decisive peak.
+#
 # ## Continuous or rounded centre?
 # A rounded centre throws away the fraction of $\mu$ that the bin grid cannot show: the label is the same for
 # every $x$ inside one bin. The label's mean position, $\sum_i t_i x_i / \sum_i t_i$ (in input px), tells where
@@ -152,3 +177,45 @@ widgets.heatmap_vs_simcc_app()
 # to 5.4 the same label (mean 5.25 px), an error of up to $1/(2k)$ built into the targets; the continuous
 # label's mean follows x exactly. Finally, two 1-D labels need fewer numbers than a stride-4 heatmap once the
 # input grows: the same 256 at 64x64, 896 against 3072 at 256x192.
+
+# %% [markdown]
+# > **Key takeaways**
+# >
+# > - A SimCC target is a distribution over bins: one-hot, equal smoothing ($1 - \epsilon$ plus a uniform
+# >   floor), or a Gaussian / Laplace around the keypoint's bin position; the loss is the KL divergence
+# >   from target to softmax.
+# > - Smooth labels know about distance: a prediction 1 px off costs little more than a perfect one, and
+# >   the loss is lowest at the true keypoint. Equal smoothing regularises confidence but has no notion of
+# >   distance.
+# > - Keep the centre continuous: rounding it builds an error of up to $1/(2k)$ px into the targets. The
+# >   paper's $\sigma$ is 4 to 6 bins at $k = 2$, i.e. 2 to 3 input px.
+#
+# ## Exercises
+# **1.** The paper uses $\sigma = 6$ bins at $k = 2$. How wide is that in input pixels, and what $\sigma$
+# in bins gives the same width at $k = 3$?
+#
+# <details><summary>Answer</summary>
+#
+# sigma / k = 3 px. At k = 3 the same 3 px is sigma = 9 bins. A sigma fixed in bins gets narrower in
+# pixels as k grows, which is worth remembering when comparing the paper's k ablation.
+# </details>
+#
+# **2.** Why can the KL loss against a one-hot label never reach 0 for a network with finite logits?
+#
+# <details><summary>Answer</summary>
+#
+# Against a one-hot target the KL divergence is -log p of the target bin. A softmax of finite logits
+# gives every bin some probability, so p of the target bin is below 1 and the loss stays above 0; it
+# approaches 0 only as the logits diverge. That pushes a network towards ever larger logits (over-
+# confidence), one of the reasons to smooth.
+# </details>
+#
+# **3.** With the rounded (MMPose) centre at $k = 2$, which keypoint positions share the label of
+# $x = 5.3$ px?
+#
+# <details><summary>Answer</summary>
+#
+# x = 5.3 has bin position (5.3 + 0.5) x 2 - 0.5 = 11.1, nearest bin 11. Every x whose bin position lies
+# in [10.5, 11.5) has the same rounded label: x from 5.0 up to (not including) 5.5 px. The continuous
+# label tells them apart; the rounded one cannot.
+# </details>
