@@ -683,7 +683,7 @@ def compute_figure(rows, parts=("backbone", "upsampling", "head")):
     a, b = fig.subplots(1, 2)
     width = 0.8 / len(models)
     fig.ratios = {}
-    colors = {"backbone": "tab:orange", "upsampling": "tab:purple", "head": "tab:blue"}
+    colors = {"backbone": "0.8", "upsampling": "tab:purple", "head": "k"}  # unlike the model colours on the right
     for i, size in enumerate(sizes):
         sub = {r["model"]: r for r in rows if r["input"] == size}
         ref = sum(sub[models[0]][p] for p in parts) if models[0] in sub else np.nan
@@ -705,7 +705,7 @@ def compute_figure(rows, parts=("backbone", "upsampling", "head")):
         ax.set_xticks(range(len(sizes)), sizes)
         ax.set_xlabel("input size (H x W)")
         ax.grid(axis="y", alpha=0.3)
-    a.set(ylabel="GMACs per image", title="compute by part (bars in the order of the legend on the right)")
+    a.set(ylabel="GMACs per image", title="compute by part (bars in each group as in the right legend)")
     a.legend(fontsize=8, loc="upper left")
     b.set(ylabel=f"total / {models[0]}", ylim=(0, 1.25), title="compute relative to the first variant")
     b.axhline(1.0, color="k", lw=0.8, ls=":")
