@@ -23,8 +23,9 @@ test: $(STAMP)
 quantization: $(STAMP)
 	$(VENV)/bin/simcc-lab quantization --out reports/quantization
 
+# Jupytext's contents manager pairs NN_name.py with NN_name.ipynb (notebooks/jupytext.toml): saving either updates both.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --ServerApp.contents_manager_class=jupytext.TextFileContentsManager notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache

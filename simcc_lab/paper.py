@@ -5,6 +5,8 @@ detector boxes (AP 56.4) and flip test, from the official SimCC README.
 """
 from __future__ import annotations
 
+from torch import nn
+
 # backbone -> input (paper's H x W) -> (heatmap + post-processing, heatmap without post-processing, SimCC)
 RESOLUTION_AP: dict[str, dict[str, tuple[float, float, float]]] = {
     "SimBa-Res50": {"64x64": (34.4, 25.8, 40.8), "128x128": (60.3, 55.4, 62.6), "256x192": (70.4, 68.5, 71.4)},
@@ -43,4 +45,48 @@ def resolution_gains() -> dict[str, dict[str, float]]:
             "simcc_minus_hm_post": round(sum(r[2] - r[0] for r in rows) / n, 2),
             "post_gain": round(sum(r[0] - r[1] for r in rows) / n, 2),
         }
+    return out
+
+
+def count_like_paper(model: nn.Module, input_size) -> dict[str, float]:
+    """Multiply-adds of ``model`` for one image of ``input_size`` (W, H), counted the way the pose papers'
+    tables were (the model summary of the HRNet / SimpleBaseline code that SimCC builds on):
+
+    * a convolution costs (its weight's element count) x (output pixels); so does a *transposed*
+      convolution, which charges every output pixel a full kernel: stride^2 = 4 times the multiply-adds a
+      stride-2 deconvolution performs (``simcc_lab.models.count_params_flops`` counts those);
+    * a Linear layer costs in_features x (output elements);
+    * the sum is divided by 2^30, not 10^9, and reported as "GFLOPs".
+
+    Returns:
+        dict ``conv``, ``deconv``, ``linear`` and ``total`` in those 2^30 units, and ``total_1e9`` (the
+        same total in units of 10^9).
+    """
+    import torch
+
+    counts = {"conv": 0, "deconv": 0, "linear": 0}
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.ConvTranspose2d):
+            counts["deconv"] += module.weight.numel() * output.shape[-2] * output.shape[-1]
+        elif isinstance(module, nn.Conv2d):
+            counts["conv"] += module.weight.numel() * output.shape[-2] * output.shape[-1]
+        else:
+            counts["linear"] += module.in_features * (output.numel() // output.shape[0])
+
+    layers = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, layers)]
+    was_training = model.training
+    param = next(model.parameters())
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, 3, int(input_size[1]), int(input_size[0]), device=param.device, dtype=param.dtype))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    total = sum(counts.values())
+    out = {k: v / 2**30 for k, v in counts.items()}
+    out.update(total=total / 2**30, total_1e9=total / 1e9)
     return out

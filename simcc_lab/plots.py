@@ -121,7 +121,7 @@ def bin_grid_figure(x: float, y: float, ks=(1, 2, 3), input_size=None, image=Non
         input_size = input_size or (image.shape[1], image.shape[0])
     w, h = input_size = tuple(int(v) for v in (input_size or (8, 3)))
     x0, y0, ww, wh = window or (0, 0, w, h)
-    fig = _figure(min(2.0 + 2.6 * len(ks) * max(ww / wh, 0.6), 14), 3.0)
+    fig = _figure(min(2.0 + 2.6 * len(ks) * max(ww / wh, 0.6), 14), 3.9)
     axes = fig.subplots(1, len(ks), squeeze=False)[0]
     fig.bins = {}
     for ax, k in zip(axes, ks):
@@ -148,8 +148,10 @@ def bin_grid_figure(x: float, y: float, ks=(1, 2, 3), input_size=None, image=Non
                title=f"k={k:g}: Nx={nx}, Ny={ny}\nclass ({jx}, {jy}), error ({ex:+.3f}, {ey:+.3f}) px")
         ax.set_xticks(range(x0, x0 + ww))
         ax.set_yticks(range(y0, y0 + wh))
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6, loc="lower left", framealpha=0.8)
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("input x (px)")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    axes[0].set_ylabel("input y (px)")
     return fig
 
 
@@ -245,24 +247,31 @@ def oracle_figure(rows, metric: str = "AP"):
     """
     datas = list(dict.fromkeys(r["data"] for r in rows))
     sizes = list(dict.fromkeys(r["input"] for r in rows))
-    fig = _figure(4.2 * len(datas) + 1.6, 3.4)
+    fig = _figure(4.2 * len(datas) + 3.4, 3.6)
     axes = fig.subplots(1, len(datas), squeeze=False, sharey=True)[0]
     fig.table = {}
+    markers = "os^vDPX*h"
     for ax, data in zip(axes, datas):
         sub = [r for r in rows if r["data"] == data]
         fig.table[data] = {}
         for codec in dict.fromkeys(r["codec"] for r in sub):
             vals = {r["input"]: r[metric] for r in sub if r["codec"] == codec}
-            ys = [vals.get(s, np.nan) for s in sizes]
-            fig.table[data][codec] = ys
-            simcc = str(codec).lower().startswith("simcc")
-            ax.plot(range(len(sizes)), ys, "o-" if simcc else "s--", ms=4 if simcc else 5, lw=1.6 if simcc else 1.2,
-                    label=codec, alpha=0.9)
+            fig.table[data][codec] = [vals.get(s, np.nan) for s in sizes]
+        # codecs with identical results share one line (and one legend entry) instead of hiding each other
+        groups: dict[tuple, list] = {}
+        for codec, ys in fig.table[data].items():
+            groups.setdefault(tuple(np.round(ys, 6)), []).append(str(codec))
+        n = len(groups)
+        for i, (ys, names) in enumerate(groups.items()):
+            simcc = names[0].lower().startswith("simcc")
+            dodge = (i - (n - 1) / 2) * 0.035  # near-equal lines side by side, not on top of each other
+            ax.plot(np.arange(len(sizes)) + dodge, ys, marker=markers[i % len(markers)], ls="-" if simcc else "--",
+                    ms=6, lw=1.4, mfc="none" if i % 2 else None, label=" = ".join(names), alpha=0.9)
         ax.set_xticks(range(len(sizes)), sizes)
         ax.set(xlabel="input size (H x W)", title=str(data))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(f"oracle {metric} (ground truth encoded and decoded)")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel(f"oracle {metric}\n(ground truth encoded and decoded)")
+    axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
 
@@ -374,7 +383,8 @@ def heatmap_vs_simcc_figure(x: float = 20.3, y: float = 27.6, input_size=(48, 64
         ax.plot(_bin_centres(lab.shape[0], k), lab, ".-", ms=3, lw=1)
         ax.axvline(v, color="k", ls=":")
         ax.set_title(f"SimCC {name}: {lab.shape[0]} bins", fontsize=9)
-        ax.set_xlabel(f"input {name} (px)")
+        ax.set_xlabel(f"input {name} (px); one marker per bin")
+        ax.set_ylabel(f"label value over {name}-bins")
     fig.sizes = {"heatmap": int(hm.size), "simcc": int(t.x.shape[-1] + t.y.shape[-1])}
     fig.suptitle(f"one keypoint: {hm.size} heatmap values vs {fig.sizes['simcc']} SimCC values")
     return fig
@@ -419,4 +429,285 @@ def predictions_figure(images, kpts_pred, kpts_true=None, x_probs=None, y_probs=
             ax2.plot(_bin_centres(y_probs.shape[-1], k), y_probs[i, j], label="y")
             ax2.set_title("left wrist p(x), p(y)", fontsize=8)
             ax2.legend(fontsize=6)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# lesson 00: why classify coordinates?
+# --------------------------------------------------------------------------------------------------
+def representations_figure(x: float = 20.3, width: int = 64, stride: int = 4, hm_sigma: float = 2.0,
+                           k: float = 2.0, sigma: float = 2.0):
+    """One keypoint coordinate ``x`` (input px, on an input ``width`` px wide) in the three output
+    representations of 2-D pose estimation, one panel each on the same input-x axis:
+
+    * regression: the network outputs the number itself (one value per axis, nothing to decode);
+    * heatmap: a Gaussian on a grid of stride ``stride`` (sigma ``hm_sigma`` heatmap px, rounded centre,
+      the MSRA target), decoded by argmax times the stride (:class:`simcc_lab.codecs.HeatmapCodec`);
+    * SimCC: a Gaussian label over ``k`` bins per pixel (sigma ``sigma`` bins), decoded by argmax / k
+      (:class:`simcc_lab.codecs.SimCCCodec`).
+
+    Returns:
+        Figure with ``fig.decoded = {"regression" | "heatmap" | "simcc": decoded x}`` (input px, the
+        target decoded straight back) and ``fig.values = {name: outputs per keypoint for a square input}``
+        (2, (width/stride)^2, 2 k width).
+    """
+    from .codecs import HeatmapCodec, SimCCCodec
+
+    size = (width, width)
+    kp, vis = np.array([[[x, (width - 1) / 2]]]), np.ones((1, 1))
+    hm_codec = HeatmapCodec(size, stride=stride, sigma=hm_sigma)
+    hm = hm_codec.encode(kp, vis).heatmaps[0, 0]
+    sc = SimCCCodec(size, k=k, sigma=sigma, smoothing="gaussian")
+    lab = sc.encode(kp, vis).x[0, 0]
+    fig = _figure(8.5, 5.4)
+    axes = fig.subplots(3, 1, sharex=True)
+    fig.decoded = {"regression": float(x), "heatmap": float(hm_codec.decode(hm[None, None])[0][0, 0, 0]),
+                   "simcc": float(sc.decode(lab[None, None], lab[None, None], from_logits=False)[0][0, 0, 0])}
+    fig.values = {"regression": 2, "heatmap": int(hm.size), "simcc": int(2 * lab.shape[0])}
+    a, b, c = axes
+    a.plot([x], [1.0], "o", color="tab:blue", ms=7)
+    a.vlines([x], 0, 1, color="tab:blue", lw=2)
+    a.set(ylim=(0, 1.3), yticks=[], ylabel="one number")
+    a.set_title("regression: the network outputs x itself (no grid, nothing to decode; hard to learn)",
+                fontsize=9, loc="left")
+    row = hm[int(np.unravel_index(hm.argmax(), hm.shape)[0])]
+    b.vlines(np.arange(row.shape[0]) * stride, 0, row, color="tab:orange", lw=4)
+    b.set(ylim=(0, 1.3), ylabel="heatmap value")
+    b.set_title(f"heatmap: a 2-D Gaussian on a {hm.shape[1]}x{hm.shape[0]} grid (stride {stride}); "
+                f"the row through the peak", fontsize=9, loc="left")
+    centres = _bin_centres(lab.shape[0], k)
+    c.plot(centres, lab, ".-", color="tab:green", ms=4, lw=1)
+    c.set(ylim=(0, lab.max() * 1.3), ylabel="label value", xlabel="input x (px)")
+    c.set_title(f"SimCC: a 1-D distribution over {lab.shape[0]} x-bins (k = {k:g} bins per px), "
+                f"and another over y", fontsize=9, loc="left")
+    for ax, name in zip(axes, ("regression", "heatmap", "simcc")):
+        dec = fig.decoded[name]
+        ax.axvline(x, color="k", ls=":", lw=1.2, label=f"true x = {x:.2f}")
+        ax.axvline(dec, color="tab:red", ls="--", lw=1.2, label=f"decoded {dec:.2f} (error {dec - x:+.2f} px)")
+        ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+        ax.grid(alpha=0.25)
+    c.set_xlim(x - 12, x + 12)
+    fig.suptitle(f"one keypoint at x = {x:g} px on a {width}-px-wide input, three ways to output it", fontsize=11)
+    return fig
+
+
+def _box(ax, xy, w, h, text, color="#dbe9f6", edge="tab:blue", ls="-", fontsize=8.5):
+    """A rounded box with centred text on a diagram Axes; returns its (left, right, centre y) anchors."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch(xy, w, h, boxstyle="round,pad=0.05", fc=color, ec=edge, ls=ls, lw=1.2))
+    ax.text(xy[0] + w / 2, xy[1] + h / 2, text, ha="center", va="center", fontsize=fontsize)
+    return (xy[0], xy[0] + w, xy[1] + h / 2)
+
+
+def _arrow(ax, start, end, color="k", ls="-"):
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops=dict(arrowstyle="-|>", color=color, lw=1.2, ls=ls, shrinkA=2, shrinkB=2))
+
+
+def architecture_figure(input_size=(192, 256), k: float = 2.0, num_keypoints: int = 17, feature_stride: int = 32,
+                        feature_channels: int = 2048, heatmap_stride: int = 4, deconv_channels: int = 256):
+    """SimCC's architecture as a box diagram with the tensor shapes for ``input_size`` (W, H):
+    image -> backbone -> features -> 1x1 conv and flatten -> two Linear heads -> two 1-D distributions
+    per keypoint -> argmax / k. A dashed grey branch shows SimpleBaseline's heatmap head on the same
+    features (3 deconvolutions to stride ``heatmap_stride``) for comparison.
+
+    Returns:
+        Figure with ``fig.shapes``: ``features`` (C, H', W'), ``flat`` (K, H'W'), ``x_logits`` (K, Nx),
+        ``y_logits`` (K, Ny), ``heatmaps`` (K, H/s, W/s), all per image.
+    """
+    from matplotlib.patches import Rectangle
+
+    w, h = (int(v) for v in input_size)
+    fh, fw = -(-h // feature_stride), -(-w // feature_stride)
+    nx, ny = int(np.floor(k * w + 0.5)), int(np.floor(k * h + 0.5))
+    K = num_keypoints
+    fig = _figure(12, 4.6)
+    ax = fig.add_subplot()
+    ax.set(xlim=(0, 15.6), ylim=(-0.2, 6.2))
+    ax.set_axis_off()
+    fig.shapes = {"features": (feature_channels, fh, fw), "flat": (K, fh * fw), "x_logits": (K, nx),
+                  "y_logits": (K, ny), "heatmaps": (K, h // heatmap_stride, w // heatmap_stride)}
+    img = _box(ax, (0.1, 3.0), 1.5, 1.4, f"image\n3 x {h} x {w}", color="#eeeeee", edge="0.3")
+    bb = _box(ax, (2.2, 3.0), 1.7, 1.4, f"backbone\n(ResNet, HRNet,\nTransformer)\nstride {feature_stride}",
+              color="#fde8d0", edge="tab:orange")
+    ft = _box(ax, (4.5, 3.0), 1.6, 1.4, f"features\n{feature_channels} x {fh} x {fw}", color="#fde8d0",
+              edge="tab:orange")
+    fl = _box(ax, (6.7, 3.0), 1.7, 1.4, f"1x1 conv: {K} maps\nflatten\n{K} x {fh * fw}")
+    hx = _box(ax, (9.0, 4.3), 1.9, 1.1, f"Linear({fh * fw}, {nx})\nx head: {K} x {nx}")
+    hy = _box(ax, (9.0, 2.0), 1.9, 1.1, f"Linear({fh * fw}, {ny})\ny head: {K} x {ny}")
+    for a_, b_ in ((img, bb), (bb, ft), (ft, fl)):
+        _arrow(ax, (a_[1], a_[2]), (b_[0], b_[2]))
+    _arrow(ax, (fl[1], fl[2]), (hx[0], hx[2]))
+    _arrow(ax, (fl[1], fl[2]), (hy[0], hy[2]))
+    # the two 1-D distributions, drawn as small curves
+    t = np.linspace(-1, 1, 80)
+    for head, y0, name, n in ((hx, 4.3, "x", nx), (hy, 2.0, "y", ny)):
+        x0 = 11.5
+        ax.add_patch(Rectangle((x0, y0), 1.6, 1.1, fc="white", ec="tab:green", lw=1.0))
+        ax.plot(x0 + 0.8 + 0.75 * t, y0 + 0.12 + 0.75 * np.exp(-((t - 0.15) ** 2) / 0.02), color="tab:green", lw=1.3)
+        ax.text(x0 + 0.8, y0 - 0.12, f"softmax: p({name}) over {n} bins", ha="center", va="top", fontsize=7.5)
+        _arrow(ax, (head[1], head[2]), (x0, y0 + 0.55))
+        _arrow(ax, (x0 + 1.6, y0 + 0.55), (13.9, 3.7))
+    _box(ax, (13.9, 3.1), 1.5, 1.2, f"decode\nargmax / k\n(x, y) input px", color="#e3f4e3", edge="tab:green")
+    # the heatmap branch for comparison
+    hm = _box(ax, (6.7, 0.0), 4.2, 1.5, f"heatmap head (SimpleBaseline), for comparison:\n3 deconvs "
+              f"({deconv_channels} ch) to stride {heatmap_stride}, 1x1 conv\n"
+              f"-> {K} x {h // heatmap_stride} x {w // heatmap_stride} heatmaps", color="#f2f2f2", edge="0.5",
+              ls="--", fontsize=8)
+    _arrow(ax, ((ft[0] + ft[1]) / 2, 3.0), (hm[0], hm[2]), color="0.5", ls="--")
+    dec = _box(ax, (11.5, 0.0), 3.9, 1.5, f"decode: 2-D argmax x {heatmap_stride}\n(+ quarter offset or DARK)",
+               color="#f2f2f2", edge="0.5", ls="--", fontsize=8)
+    _arrow(ax, (hm[1], hm[2]), (dec[0], dec[2]), color="0.5", ls="--")
+    ax.text(0.1, 6.1, f"SimCC at input {h}x{w} (H x W), k = {k:g}: each keypoint's feature map is flattened and "
+            f"classified twice, into {nx} x-bins and {ny} y-bins", fontsize=10, va="top")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# lesson 02: OKS and AP
+# --------------------------------------------------------------------------------------------------
+OKS_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)  # COCO's ten AP thresholds
+
+
+def keypoint_oks(error, sigma, area):
+    """COCO's similarity of one keypoint: exp(-d^2 / (2 s^2 kappa^2)) with kappa = 2 sigma and s^2 = the
+    person's area. ``error`` (d) and ``area`` must be in the same pixels (d in px, area in px^2);
+    arrays broadcast."""
+    error, sigma, area = (np.asarray(v, dtype=np.float64) for v in (error, sigma, area))
+    return np.exp(-(error**2) / (2 * area * (2 * sigma) ** 2))
+
+
+def quantisation_ap(step: float, area: float, sigmas=COCO17.sigmas, n: int = 4000, seed: int = 0) -> dict:
+    """AP lost to a grid alone: every keypoint of ``n`` people is off by a uniform offset in a square cell
+    of side ``step`` px (argmax decoding on a grid of that pitch: ``1/k`` for SimCC, the stride for a
+    heatmap), for people of ``area`` px^2 in the same pixels.
+
+    The person's OKS is the mean of :func:`keypoint_oks` over its keypoints; AP is taken as the share of
+    people with OKS >= t, averaged over COCO's thresholds 0.50:0.05:0.95 (the AP of a detector that finds
+    everyone and ranks them perfectly).
+
+    Returns:
+        dict ``AP``, ``mean_error`` (mean Euclidean error, px), ``mean_oks`` and ``ap_at`` ({t: share}).
+    """
+    rng = np.random.default_rng(seed)
+    sig = np.asarray(sigmas, dtype=np.float64)
+    d = np.hypot(*rng.uniform(-step / 2, step / 2, size=(2, n, len(sig))))
+    oks = keypoint_oks(d, sig, area).mean(-1)
+    ap_at = {float(t): float((oks >= t).mean()) for t in OKS_THRESHOLDS}
+    return {"AP": float(np.mean(list(ap_at.values()))), "mean_error": float(d.mean()), "mean_oks": float(oks.mean()),
+            "ap_at": ap_at}
+
+
+def oks_figure(areas: dict, keypoints=("nose", "left_shoulder", "left_hip"), grids=None, spec: SkeletonSpec = COCO17,
+               max_error: float = 5.0):
+    """OKS and AP against pixel error.
+
+    Left: the OKS of one keypoint against its error for a few keypoint types (colour: their COCO sigma)
+    and person sizes (line style: ``areas``, ``{label: area px^2}``), with COCO's threshold range shaded.
+    Right: :func:`quantisation_ap` against the grid's mean error for each person size; ``grids``
+    (``{label: step px}``, e.g. SimCC k=2 -> 0.5, heatmap stride 4 -> 4) are marked on the first size.
+
+    Returns:
+        Figure with ``fig.ap = {grid label: quantisation_ap dict}`` (first area) and
+        ``fig.curves = {area label: (steps, mean errors, AP)}``.
+    """
+    grids = {} if grids is None else dict(grids)
+    fig = _figure(11, 5.2)
+    a, b = fig.subplots(1, 2)
+    err = np.linspace(0, max_error, 201)
+    styles = ("-", "--", ":", "-.")
+    a.axhspan(OKS_THRESHOLDS[0], OKS_THRESHOLDS[-1], color="0.92", zorder=0,
+              label="AP thresholds 0.50 to 0.95")
+    for j, name in enumerate(keypoints):
+        sigma = spec.sigmas[spec.keypoint_names.index(name)]
+        for i, (alabel, area) in enumerate(areas.items()):
+            a.plot(err, keypoint_oks(err, sigma, area), color=f"C{j}", ls=styles[i % len(styles)], lw=1.5,
+                   label=f"{name} (sigma {sigma:.3f}), {alabel}")
+    a.set(xlabel="keypoint error (input px)", ylabel="OKS of the keypoint", ylim=(0, 1.02), xlim=(0, max_error),
+          title="OKS of one keypoint against its error")
+    a.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    steps = np.linspace(0.05, max_error / 0.38, 40)  # mean 2-D error of a square cell = 0.383 x its side
+    fig.curves, fig.ap = {}, {}
+    for i, (alabel, area) in enumerate(areas.items()):
+        res = [quantisation_ap(s, area, spec.sigmas, n=1000) for s in steps]
+        me, ap = np.array([r["mean_error"] for r in res]), np.array([r["AP"] for r in res])
+        fig.curves[alabel] = (steps, me, ap)
+        b.plot(me, ap, color="0.3", ls=styles[i % len(styles)], lw=1.5, label=f"person {alabel}")
+    first = next(iter(areas.values())) if areas else None
+    for j, (glabel, step) in enumerate(grids.items()):
+        r = fig.ap[glabel] = quantisation_ap(step, first, spec.sigmas)
+        b.plot(r["mean_error"], r["AP"], "o", color=f"C{j + 3}", ms=8, zorder=3,
+               label=f"{glabel}: grid {step:g} px, mean error {r['mean_error']:.2f} px, AP {r['AP']:.2f}")
+    b.set(xlabel="mean keypoint error from the grid alone (input px)", ylabel="AP (perfect ranking)",
+          ylim=(0, 1.02), xlim=(0, max_error), title="AP of people whose keypoints sit on a grid")
+    b.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plain_log_ticks(fig):
+    """Relabel every log-scaled axis of ``fig`` with plain numbers (0.1, 0.3, 1, 3) instead of
+    matplotlib's labels such as "10^0" and minor ones such as "3x10^0"; ticks a figure set itself
+    (e.g. strides 1, 2, 4, 8) are kept, only relabelled. Returns ``fig``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                if isinstance(axis.get_major_locator(), LogLocator):  # keep ticks a figure chose itself
+                    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+                axis.set_major_formatter(fmt)
+                axis.set_minor_formatter(NullFormatter())
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# lesson 04: compute
+# --------------------------------------------------------------------------------------------------
+def compute_figure(rows, parts=("backbone", "upsampling", "head")):
+    """Compute per model variant and input size, and its ratio to the first variant at each size.
+
+    Args:
+        rows: dicts with ``input`` (e.g. "64x64"), ``model`` (variant label) and one GMACs value per name
+            in ``parts``; the first variant seen at a size is the reference of the ratios.
+    Returns:
+        Figure (left: stacked bars of the parts; right: total / reference total) with
+        ``fig.ratios = {input: {model: ratio}}``.
+    """
+    sizes = list(dict.fromkeys(r["input"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig = _figure(11, 3.8)
+    a, b = fig.subplots(1, 2)
+    width = 0.8 / len(models)
+    fig.ratios = {}
+    colors = {"backbone": "0.8", "upsampling": "tab:purple", "head": "k"}  # unlike the model colours on the right
+    for i, size in enumerate(sizes):
+        sub = {r["model"]: r for r in rows if r["input"] == size}
+        ref = sum(sub[models[0]][p] for p in parts) if models[0] in sub else np.nan
+        fig.ratios[size] = {}
+        for j, m in enumerate(models):
+            if m not in sub:
+                continue
+            pos = i + (j - (len(models) - 1) / 2) * width
+            bottom = 0.0
+            for p in parts:
+                a.bar(pos, sub[m][p], width * 0.95, bottom=bottom, color=colors.get(p), edgecolor="k", lw=0.4,
+                      label=p if (i == 0 and j == 0) else None)
+                bottom += sub[m][p]
+            ratio = fig.ratios[size][m] = bottom / ref
+            b.bar(pos, ratio, width * 0.95, color=f"C{j}", edgecolor="k", lw=0.4, label=m if i == 0 else None)
+            b.text(pos, ratio + 0.02, f"{ratio:.2f}", ha="center", va="bottom", fontsize=7.5)
+            a.text(pos, bottom, f"{bottom:.2f}", ha="center", va="bottom", fontsize=7)
+    for ax in (a, b):
+        ax.set_xticks(range(len(sizes)), sizes)
+        ax.set_xlabel("input size (H x W)")
+        ax.grid(axis="y", alpha=0.3)
+    a.set(ylabel="GMACs per image", title="compute by part (bars in each group as in the right legend)")
+    a.legend(fontsize=8, loc="upper left")
+    b.set(ylabel=f"total / {models[0]}", ylim=(0, 1.25), title="compute relative to the first variant")
+    b.axhline(1.0, color="k", lw=0.8, ls=":")
+    b.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(models))
     return fig

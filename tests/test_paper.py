@@ -25,3 +25,39 @@ def test_paper_trend_as_stated():
     g = paper.resolution_gains()
     assert g["64x64"]["simcc_minus_hm_post"] > g["128x128"]["simcc_minus_hm_post"] > g["256x192"]["simcc_minus_hm_post"] > 0
     assert g["64x64"]["post_gain"] > g["256x192"]["post_gain"]
+
+
+def test_count_like_paper_small_model_by_hand():
+    # conv 3->4 k3 on 8x6 out (4*3*9*48), deconv 4->2 k4 s2 to 16x12 (4*2*16*192), Linear 2*16*12 -> 5
+    from torch import nn
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.up = nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1)
+            self.fc = nn.Linear(2 * 16 * 12, 5)
+
+        def forward(self, x):
+            return self.fc(self.up(self.conv(x)).flatten(1))
+
+    c = paper.count_like_paper(Tiny(), (6, 8))
+    assert c["conv"] * 2**30 == 4 * 3 * 9 * 48
+    assert c["deconv"] * 2**30 == 4 * 2 * 16 * 192  # every output pixel pays the whole kernel
+    assert c["linear"] * 2**30 == 384 * 5
+    assert c["total_1e9"] == pytest.approx(c["total"] * 2**30 / 1e9)
+
+
+@pytest.mark.slow
+def test_count_like_paper_matches_the_paper_res50_gflops():
+    # The paper's SimBa-Res50 heatmap GFLOPs (0.7 / 3.0 / 8.9) and SimCC 9.0 at 256x192, to 0.1
+    from simcc_lab.codecs import HeatmapCodec, SimCCCodec
+    from simcc_lab.models import build_model
+
+    for size, name in (((64, 64), "64x64"), ((128, 128), "128x128"), ((192, 256), "256x192")):
+        hm, sc = paper.RES50_GFLOPS[name]
+        got = paper.count_like_paper(build_model("resnet50", HeatmapCodec(size, stride=4), 17), size)["total"]
+        assert abs(got - hm) <= 0.1, (name, got, hm)
+        if sc is not None:
+            got = paper.count_like_paper(build_model("resnet50", SimCCCodec(size, k=2), 17, deconvs=3), size)["total"]
+            assert abs(got - sc) <= 0.1, (name, got, sc)

@@ -188,3 +188,124 @@ def test_backend_is_not_needed():
     backend = matplotlib.get_backend()
     plots.refinement_figure()
     assert matplotlib.get_backend() == backend
+
+
+# lesson 00 ----------------------------------------------------------------------------------------
+def test_representations_figure_decodes_each_target():
+    fig = plots.representations_figure(x=20.3, width=64, stride=4, k=2)
+    assert fig.decoded["regression"] == pytest.approx(20.3)
+    assert fig.decoded["heatmap"] == pytest.approx(20.0)     # argmax at heatmap px 5 (biased centre) x 4
+    assert fig.decoded["simcc"] == pytest.approx(20.25)      # bin 41 of 128: (41 + 0.5) / 2 - 0.5
+    assert fig.values == {"regression": 2, "heatmap": 256, "simcc": 256}
+    assert len(fig.axes) == 3 and all(ax.get_legend() is not None for ax in fig.axes)
+
+
+def test_architecture_figure_shapes_match_a_built_model():
+    import torch
+
+    from simcc_lab.models import build_model
+
+    fig = plots.architecture_figure(input_size=(64, 64), k=2, num_keypoints=17, feature_stride=32)
+    model = build_model("resnet50", SimCCCodec((64, 64), k=2), 17, deconvs=0).eval()
+    with torch.no_grad():
+        xl, yl = model(torch.zeros(1, 3, 64, 64))
+    assert fig.shapes["x_logits"] == tuple(xl.shape[1:]) and fig.shapes["y_logits"] == tuple(yl.shape[1:])
+    assert fig.shapes["features"] == (2048, 2, 2) and fig.shapes["heatmaps"] == (17, 16, 16)
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "Linear(4, 128)" in texts and "argmax / k" in texts
+
+
+# lesson 02: OKS ----------------------------------------------------------------------------------
+def test_keypoint_oks_matches_evaluation_oks_matrix():
+    from simcc_lab.evaluation import oks_matrix
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 60, (1, 17, 2))
+    b = a + rng.normal(0, 2, a.shape)
+    area = 900.0
+    ours = plots.keypoint_oks(np.linalg.norm(a - b, axis=-1)[0], np.array(COCO17.sigmas), area).mean()
+    ref = oks_matrix(a, np.array([area]), COCO17.sigmas, b, np.array([area]))[0, 0]
+    assert ours == pytest.approx(ref, rel=1e-6)
+    assert plots.keypoint_oks(0.0, 0.05, 100.0) == 1.0
+
+
+def test_quantisation_ap_limits_and_trend():
+    fine = plots.quantisation_ap(0.01, 500.0)
+    assert fine["AP"] == 1.0 and fine["mean_error"] < 0.01
+    aps = [plots.quantisation_ap(s, 500.0)["AP"] for s in (1, 2, 4, 8)]
+    assert aps == sorted(aps, reverse=True) and aps[-1] < 0.2
+    r = plots.quantisation_ap(4.0, 500.0, n=20000)
+    assert r["mean_error"] == pytest.approx(0.3826 * 4, rel=0.02)  # mean distance in a square cell
+    assert plots.quantisation_ap(4.0, 2000.0)["AP"] > r["AP"]       # bigger people forgive more
+
+
+def test_oks_figure_marks_grids_and_keeps_legends_off_the_data():
+    fig = plots.oks_figure({"area 500": 500.0, "area 300": 300.0}, grids={"SimCC k=2": 0.5, "heatmap s=4": 4.0})
+    assert set(fig.ap) == {"SimCC k=2", "heatmap s=4"} and fig.ap["SimCC k=2"]["AP"] > fig.ap["heatmap s=4"]["AP"]
+    assert set(fig.curves) == {"area 500", "area 300"}
+    for ax in fig.axes[:2]:
+        anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+        assert anchor.y1 < 0  # the legend sits below the axes
+
+
+def test_plain_log_ticks_has_no_power_labels():
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0.05, 5], [1, 2])
+    ax.set_xscale("log")
+    plots.plain_log_ticks(fig)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+    assert labels and not any("10^" in s or "times" in s for s in labels)
+    assert "0.1" in labels and "3" in labels
+
+
+# lesson 04 ----------------------------------------------------------------------------------------
+def test_compute_figure_ratios():
+    rows = [dict(input="64x64", model="heatmap", backbone=1.0, upsampling=0.5, head=0.0),
+            dict(input="64x64", model="simcc", backbone=1.0, upsampling=0.0, head=0.2),
+            dict(input="128x128", model="heatmap", backbone=4.0, upsampling=2.0, head=0.0),
+            dict(input="128x128", model="simcc", backbone=4.0, upsampling=0.0, head=0.5)]
+    fig = plots.compute_figure(rows)
+    assert fig.ratios["64x64"] == pytest.approx({"heatmap": 1.0, "simcc": 0.8})
+    assert fig.ratios["128x128"]["simcc"] == pytest.approx(0.75)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["64x64", "128x128"]
+
+
+def test_oracle_figure_merges_identical_codecs_into_one_visible_line():
+    rows = [dict(data="A", input=s, codec=c, AP=ap)
+            for s, hm in (("64x64", 0.5), ("256x192", 0.9))
+            for c, ap in (("SimCC k=2", 1.0), ("SimCC k=3", 1.0), ("heatmap argmax", hm), ("heatmap quarter", hm),
+                          ("heatmap DARK", 0.99))]
+    fig = plots.oracle_figure(rows)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["SimCC k=2 = SimCC k=3", "heatmap argmax = heatmap quarter", "heatmap DARK"]
+    assert len(ax.lines) == 3
+    xs = [tuple(ln.get_xdata()) for ln in ax.lines]
+    assert len(set(xs)) == 3  # dodged: no two lines share x positions
+    assert fig.table["A"]["heatmap quarter"] == [0.5, 0.9]  # the table keeps every codec
+
+
+def test_bin_grid_and_heatmap_vs_simcc_axes_are_labelled():
+    fig = plots.bin_grid_figure(3.3, 1.2)
+    assert all(ax.get_xlabel() == "input x (px)" for ax in fig.axes) and fig.axes[0].get_ylabel() == "input y (px)"
+    assert all(t.get_fontsize() >= 8 for ax in fig.axes for t in ax.get_legend().get_texts())
+    fig = plots.heatmap_vs_simcc_figure()
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+
+
+def test_plain_log_ticks_keeps_fixed_ticks():
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 8], [1, 2])
+    ax.set_xscale("log")
+    ax.set_xticks([1, 2, 4, 8])
+    plots.plain_log_ticks(fig)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
+    assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
