@@ -15,11 +15,18 @@
 # %% [markdown]
 # # Lesson 05 — Training a compact model
 #
-# **Question.** What does it take to train SimCC and a heatmap model, and what do their outputs look like?
+# **Question.** What does it take to train SimCC and a heatmap model, and what do their outputs look like once
+# they have learnt?
 #
-# We train the compact CNN on SynthPose (synthetic people with exact keypoints) at 64x64, on the CPU. Fast mode
-# (the test suite) trains a few steps only; the full mode runs the `synth-*-64` presets
-# (`simcc-lab train --preset synth-simcc-64` does the same from the command line).
+# **Where this stands in the paper** ([arXiv 2107.03332](https://arxiv.org/abs/2107.03332)): Sec. 3 (the SimCC
+# head: two linear layers on the flattened keypoint features, Fig. 2) and Sec. 4.1 (training details: Adam,
+# flip test, the KL-divergence loss of Eq. 4 on Gaussian labels). We use the paper's heads on a compact CNN at
+# 64x64 and a shorter CPU schedule (AdamW with a cosine decay, `config.QUICK_RECIPE`).
+#
+# The models below are **the committed ones**: `make reproduce` (quick mode, 2 CPU cores) trains them and keeps
+# seed 0 of SimCC and of the heatmap model in `reports/models/` (float16 weights, 2-3 MB each). Loading them
+# takes a second, so even the test suite's fast mode shows trained models. The last cell trains a model live,
+# as a short demonstration.
 
 # %%
 # %matplotlib inline
@@ -31,46 +38,121 @@ FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick
 print("fast mode" if FAST else "full mode")
 
 # %%
+from pathlib import Path
 from simcc_lab import engine
-from simcc_lab.config import config_from_preset, build_codec
-runs = {}
-for name in ("simcc", "heatmap"):
-    preset = f"synth-{name}-64-tiny" if FAST else f"synth-{name}-64"
-    cfg = config_from_preset(preset, out_dir=f"../runs/lesson05-{name}", resume=False, progress=not FAST)
-    runs[name] = (cfg, engine.fit(cfg))
-plots.history_figure({n: h for n, (c, h) in runs.items()})
+from simcc_lab.checkpoint import load_checkpoint
+MODELS = Path("../reports/models")
+names = {"simcc": "simcc-k2-gauss-64x64-s0.pt", "heatmap": "heatmap-64x64-s0.pt"}
+models, saved = {}, {}
+for name, file in names.items():
+    models[name] = engine.load_model(MODELS / file)  # (model, TrainConfig, codec)
+    saved[name] = load_checkpoint(MODELS / file)
+    model, cfg, codec = models[name]
+    last = saved[name]["history"][-1]
+    print(f"{name:8s} {type(codec).__name__:13s} {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params, "
+          f"{cfg.epochs} epochs x {cfg.synth_train_images} images = {last['samples_seen']:,} samples, "
+          f"{last['train_loss']:.4g} final training loss")
 
 # %% [markdown]
-# COCOeval on the validation split (ground-truth boxes); the heatmap decoded three ways:
+# The training losses are different quantities (SimCC: KL divergence between the predicted 1-D distributions
+# and the Gaussian labels; heatmap: mean squared error of the maps), so each gets its own axis. Both fall most
+# in the last third, where the cosine schedule's learning rate is low.
 
 # %%
-for name, (cfg, hist) in runs.items():
-    for ref in (("none", "quarter", "dark") if name == "heatmap" else ("none",)):
-        m = engine.evaluate(cfg, refinement=ref, progress=False)
-        print(f"{name:8s} {ref:8s} AP {m['AP']:.3f}  mean error {m.get('pixel_error', float('nan')):.2f} input px")
+plots.history_figure({name: ck["history"] for name, ck in saved.items()})
 
 # %% [markdown]
-# Predicted keypoints on validation crops, and the SimCC model's 1-D distributions for the left wrist:
+# Scored on the reproduction's validation people (COCOeval with ground-truth boxes, flip test). The clean
+# SynthPose validation split is a function of the seed alone, so we regenerate it here (all 200 images in full
+# mode, the first 40 in fast mode) and evaluate in float32; the report's numbers (bf16, all 200) are printed
+# beside ours.
 
 # %%
-cfg, _ = runs["simcc"]
-codec = build_codec(cfg)
-_, val = engine.build_datasets(cfg, codec)
-model = engine.build_model_for(cfg, codec, val.spec.num_keypoints)
-model.load_state_dict(torch.load(f"{cfg.out_dir}/last.pt", weights_only=True)["model"])
-model.eval()
-batch = [val[i] for i in range(4)]
+from simcc_lab.data.synthetic import ensure_dataset
+from simcc_lab.data.coco import TopDownDataset
+from simcc_lab.config import build_codec
+n_val = 40 if FAST else 200
+val_json, val_dir = ensure_dataset(name=f"lesson05-clean-val{n_val}", num_train=1, num_val=n_val, seed=0,
+                                   clean=True, progress=False)["val"]
+vals = {}
+for name, (model, cfg, codec) in models.items():
+    vals[name] = TopDownDataset(val_json, val_dir, cfg.input_size, codec)
+    for ref in (("none", "quarter", "dark") if name == "heatmap" else ("default",)):
+        kw = {} if ref == "default" else {"refinement": ref}
+        dec = codec if ref == "default" else build_codec(cfg, refinement=ref)
+        m = engine.evaluate(cfg.replace(**kw), model=model, val_set=vals[name], codec=dec, amp="off", progress=False)
+        rep = saved[name]["metrics"][ref]
+        print(f"{name:8s} {ref:8s} AP {100 * m['AP']:5.1f}, mean error {m['pixel_error']:.2f} input px "
+              f"({n_val} images)  |  report: AP {100 * rep['AP']:5.1f}, {rep['pixel_error']:.2f} px (200 images)")
+
+# %% [markdown]
+# What the SimCC model outputs for five validation crops: its keypoints on the crop (green, with the left
+# wrist circled) beside the truth (white crosses), and below each crop the two 1-D distributions of the left
+# wrist with the true x and y dotted. Narrow peaks mean a confident prediction; a wide or double peak shows
+# where the model hesitates (often a hidden or mirrored limb).
+
+# %%
+from simcc_lab.data.coco import denormalize
+model, cfg, codec = models["simcc"]
+batch = [vals["simcc"][i] for i in range(5)]
 images = torch.stack([b["image"] for b in batch])
 with torch.no_grad():
     xl, yl = model(images)
-kp, _ = codec.decode(xl, yl)
-from simcc_lab.data.coco import denormalize
-plots.predictions_figure(np.stack([denormalize(i) for i in images]), kp.numpy(),
-                         np.stack([b["meta"]["kpts_input"] for b in batch]),
+kp, _ = codec.decode(xl, yl, from_logits=True)
+truth = np.stack([b["meta"]["kpts_input"] for b in batch])
+plots.predictions_figure(np.stack([denormalize(i) for i in images]), np.asarray(kp), truth,
                          torch.softmax(xl, -1).numpy(), torch.softmax(yl, -1).numpy(), k=codec.k)
 
 # %% [markdown]
-# **Conclusion.** Both heads train with the same engine, data and schedule; only the codec and loss differ.
-# The AP printed above is this run's: in fast mode a few steps leave it near zero (the point is the pipeline),
-# while the full presets reach the numbers in `docs/training.md`. SimCC's outputs are two 1-D distributions
-# per keypoint whose peaks are the prediction and whose width shows the model's uncertainty.
+# The heatmap model on the same crops, decoded with DARK:
+
+# %%
+hm_model, hm_cfg, _ = models["heatmap"]
+dark = build_codec(hm_cfg, refinement="dark")
+with torch.no_grad():
+    (maps,) = hm_model(images)
+kp_hm, _ = dark.decode(maps)
+plots.predictions_figure(np.stack([denormalize(i) for i in images]), np.asarray(kp_hm), truth)
+
+# %% [markdown]
+# **A live run (short demonstration).** The cell below trains a model with the same engine: in fast mode the
+# tiny preset (a few steps: the pipeline, not the accuracy), in full mode `synth-simcc-64` itself, on a GPU
+# when there is one (`device auto`; minutes on a CPU core). It prints how long it took.
+
+# %%
+import time
+from simcc_lab.config import config_from_preset
+preset = "synth-simcc-64-tiny" if FAST else "synth-simcc-64"
+live = config_from_preset(preset, out_dir="../runs/lesson05-live", resume=False, progress=not FAST, device="auto")
+t0 = time.perf_counter()
+hist = engine.fit(live)
+print(f"{preset} on {engine.select_device(live.device)}: {len(hist)} epochs in {time.perf_counter() - t0:.1f} s, "
+      f"final AP {100 * hist[-1].get('AP', float('nan')):.1f}")
+
+# %% [markdown]
+# **Conclusion.** Both heads train with the same engine, data and schedule; only the codec and the loss differ.
+# The committed SimCC model's 1-D distributions are single narrow peaks on most keypoints, and the printed
+# table puts SimCC's AP above the heatmap's under every decoding at 64x64 on these validation people, with DARK
+# closest; lesson 06 asks whether that difference survives other seeds and a paired interval.
+#
+# **Key takeaways**
+# - A SimCC model is a backbone plus two linear layers per axis; its output is a probability over bins, so it
+#   can be read as a keypoint *and* as a measure of confidence.
+# - Training losses of the two heads are not comparable numbers: compare models by AP or pixel error.
+# - A short cosine schedule on clean data takes a compact CNN from nothing to a usable model in CPU minutes.
+#
+# **Exercises**
+# 1. Pick a crop where the left-wrist distribution has two peaks. What in the image explains the second one?
+# 2. Evaluate the heatmap model with `refinement="none"` at 64x64 and compare its error with the SimCC model's.
+#    How much of the gap would the heatmap's quantisation floor (lesson 02: ~1.6 px) explain?
+# 3. Train `synth-simcc-64` with `--schedule step` instead of cosine for the same epochs. Which ends lower?
+#
+# <details><summary>Answers</summary>
+#
+# 1. Usually the right wrist or a crossed arm: SimCC classifies x and y separately, so two plausible wrists
+#    give two peaks on each axis; the argmax takes the higher one.
+# 2. Subtract the floors from the errors: what remains is learning error. At 64x64 the argmax floor is a large
+#    part of the heatmap's error, SimCC's (~0.2 px) a small part of its own.
+# 3. Try it and compare the histories: both schedules make their largest gains once the learning rate is
+#    low; the step schedule reaches that phase later (at 90/140 of the run), the cosine one gradually.
+# </details>

@@ -393,42 +393,64 @@ def heatmap_vs_simcc_figure(x: float = 20.3, y: float = 27.6, input_size=(48, 64
 # --------------------------------------------------------------------------------------------------
 # training lessons
 # --------------------------------------------------------------------------------------------------
-def history_figure(histories: dict):
-    """Training loss per epoch of several runs: ``{name: [{"epoch", "train_loss", ...}, ...]}``."""
-    fig = _figure(6, 3.2)
-    ax = fig.add_subplot()
-    for name, hist in histories.items():
-        ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], "o-", ms=3, label=name)
-    ax.set(xlabel="epoch", ylabel="training loss", yscale="log", title="training loss")
-    ax.legend(fontsize=8)
+def history_figure(histories: dict, metric: str = "train_loss"):
+    """Training loss per epoch, one panel per run (their losses are different quantities, SimCC's KL
+    divergence and the heatmap's MSE, so they never share an axis): ``{name: [{"epoch", "train_loss", ...}]}``."""
+    n = len(histories)
+    fig = _figure(3.4 * n, 3.0)
+    for ax, (name, hist) in zip(np.atleast_1d(fig.subplots(1, n)), histories.items()):
+        ax.plot([h["epoch"] for h in hist], [h[metric] for h in hist], "o-", ms=3, color="C0")
+        ax.set(xlabel="epoch", ylabel=f"{metric.replace('_', ' ')} ({LOSS_NAMES.get(name, 'loss')})", yscale="log",
+               title=name)
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
     return fig
 
 
-def predictions_figure(images, kpts_pred, kpts_true=None, x_probs=None, y_probs=None, k: float = 2.0):
+LOSS_NAMES = {"simcc": "KL divergence", "heatmap": "MSE", "SimCC": "KL divergence", "heatmap model": "MSE"}
+
+
+def predictions_figure(images, kpts_pred, kpts_true=None, x_probs=None, y_probs=None, k: float = 2.0,
+                       joint: int = 9, joint_name: str = "left wrist"):
     """Crops with predicted (and true) keypoints; with SimCC probabilities, the 1-D x and y distributions
-    of one keypoint (the left wrist, index 9) under each crop.
+    of one keypoint (``joint``, default the left wrist) under each crop, with its true x and y marked.
 
     Args: images (N, H, W, 3) uint8 or float in [0, 1]; kpts_pred/kpts_true (N, K, 2) input px;
-    x_probs (N, K, Nx), y_probs (N, K, Ny).
+    x_probs (N, K, Nx), y_probs (N, K, Ny); k: SimCC bins per pixel (bin j sits at (j + 0.5) / k - 0.5 px).
     """
+    from matplotlib.lines import Line2D
+
     n = len(images)
     rows = 2 if x_probs is not None else 1
-    fig = _figure(2.4 * n, 2.4 * rows + 0.3)
+    fig = _figure(2.5 * n, 2.5 * rows + 0.6)
     axes = fig.subplots(rows, n, squeeze=False)
     for i in range(n):
         ax = axes[0, i]
         ax.imshow(images[i])
-        if kpts_true is not None:
-            ax.scatter(kpts_true[i, :, 0], kpts_true[i, :, 1], s=10, c="w", marker="x")
         draw_skeleton(ax, kpts_pred[i], color="lime", size=8, lw=1)
+        if kpts_true is not None:
+            ax.scatter(kpts_true[i, :, 0], kpts_true[i, :, 1], s=14, c="w", marker="x", lw=1)
+        ax.scatter(*kpts_pred[i, joint], s=50, facecolors="none", edgecolors="yellow", lw=1.2)
         ax.set_axis_off()
         if x_probs is not None:
-            j = 9
             ax2 = axes[1, i]
-            ax2.plot(_bin_centres(x_probs.shape[-1], k), x_probs[i, j], label="x")
-            ax2.plot(_bin_centres(y_probs.shape[-1], k), y_probs[i, j], label="y")
-            ax2.set_title("left wrist p(x), p(y)", fontsize=8)
-            ax2.legend(fontsize=6)
+            ax2.plot(_bin_centres(x_probs.shape[-1], k), x_probs[i, joint], color="C0", label="p(x)")
+            ax2.plot(_bin_centres(y_probs.shape[-1], k), y_probs[i, joint], color="C1", label="p(y)")
+            if kpts_true is not None:
+                ax2.axvline(kpts_true[i, joint, 0], color="C0", ls=":", lw=1)
+                ax2.axvline(kpts_true[i, joint, 1], color="C1", ls=":", lw=1)
+            ax2.set_xlabel("input px", fontsize=8)
+            if i == 0:
+                ax2.set_ylabel(f"{joint_name}: probability", fontsize=8)
+            ax2.tick_params(labelsize=7)
+    handles = [Line2D([], [], color="lime", marker="o", ms=4, lw=1, label="prediction"),
+               Line2D([], [], color="w", marker="x", ls="", markeredgecolor="k", label="truth"),
+               Line2D([], [], color="yellow", marker="o", ls="", mfc="none", label=f"predicted {joint_name}")]
+    if x_probs is not None:
+        handles += [Line2D([], [], color="C0", label="p(x)"), Line2D([], [], color="C1", label="p(y)"),
+                    Line2D([], [], color="gray", ls=":", label="true x / y")]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

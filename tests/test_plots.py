@@ -175,6 +175,9 @@ def test_heatmap_vs_simcc_figure_sizes():
 def test_history_and_predictions_figures():
     fig = plots.history_figure({"a": [dict(epoch=0, train_loss=2.0), dict(epoch=1, train_loss=1.0)]})
     assert list(fig.axes[0].lines[0].get_ydata()) == [2.0, 1.0]
+    # two runs' losses (KL vs MSE) on two axes, each named
+    fig = plots.history_figure({"simcc": [dict(epoch=1, train_loss=2.0)], "heatmap": [dict(epoch=1, train_loss=0.01)]})
+    assert [ax.get_ylabel() for ax in fig.axes] == ["train loss (KL divergence)", "train loss (MSE)"]
     imgs = np.zeros((2, 16, 16, 3), np.uint8)
     kp = np.full((2, 17, 2), 8.0)
     probs = np.full((2, 17, 32), 1 / 32)
