@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from simcc_lab.cli import parse_size
+from simcc_lab.arguments import parse_size
 from simcc_lab.data.coco import TopDownDataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ import time
 import torch
 
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
-from simcc_lab.losses import build_loss
+from simcc_lab.training.losses import build_loss
 from simcc_lab.models import build_model, default_deconvs
 
 BACKBONE_ARGS = {"compact": ("compact", {}), "compact32": ("compact", {"stride": 32}),
@@ -54,7 +54,7 @@ def bench(backbone: str, size, batch: int = 8, rounds: int = 5, warmup: int = 1)
     runs = []
     for label, model, codec in _variants(backbone, size):
         t = codec.encode(kpts, torch.ones(batch, 17))
-        runs.append(dict(label=label, model=model.train(), loss=build_loss(codec), targets=tuple(t)[:-1],
+        runs.append(dict(label=label, model=model.train(), loss=build_loss(codec), targets=t.targets,
                          weights=t.weights, opt=torch.optim.Adam(model.parameters(), 1e-3), times=[]))
 
     def step(r):
@@ -115,7 +115,7 @@ def main(argv=None) -> list[dict]:
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads\n")
     print(markdown(rows))
     if args.json:
-        from simcc_lab.io import write_json
+        from simcc_lab.files import write_json
 
         write_json(args.json, rows)
     return rows

@@ -15,7 +15,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from simcc_lab.cli import parse_size
+from simcc_lab.arguments import parse_size
 from simcc_lab.data.synthetic import generate, render_scene
 
 

@@ -20,13 +20,13 @@ import time
 
 import torch
 
-from simcc_lab import distributed as D
-from simcc_lab.cli import parse_size
-from simcc_lab.config import build_augment, build_codec, config_from_preset
+from simcc_lab.training import distributed as D
+from simcc_lab.arguments import parse_size
+from simcc_lab.training.config import build_augment, codec_for, config_from_preset
 from simcc_lab.data.coco import TopDownDataset
 from simcc_lab.data.crops import CropCache
 from simcc_lab.data.synthetic import ensure_dataset
-from simcc_lab.losses import build_loss
+from simcc_lab.training.losses import build_loss
 from simcc_lab.models import build_model
 
 
@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     for codec_name, size in itertools.product(("simcc", "heatmap"), [parse_size(s) for s in args.sizes.split(",")]):
         cfg = config_from_preset(None, codec=codec_name, input_size=size, rotation_factor=15.0, scale_factor=0.25,
                                  half_body_prob=0.0, sigma=3.0, hm_sigma=1.5)
-        codec = build_codec(cfg)
+        codec = codec_for(cfg)
         loss_fn = build_loss(codec)
         cache = CropCache(*paths["train"], size, codec, build_augment(cfg))
         plain = TopDownDataset(*paths["train"], size, codec, train=True, augment=build_augment(cfg))

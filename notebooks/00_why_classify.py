@@ -35,7 +35,7 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 

@@ -40,13 +40,13 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab import quantization as Q
+from simcc_lab.evaluation import quantization as Q
 from simcc_lab.codecs import SimCCCodec, HeatmapCodec
 print("per axis, input px      theory mean  measured mean  theory RMS  measured RMS  measured max  mean signed")
 for k in (1, 1.5, 2, 3, 4):
@@ -138,7 +138,7 @@ plots.plain_log_ticks(fig)  # 1, 3, 10 rather than matplotlib's "3x10^0"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab import evaluation, oracle
+from simcc_lab.evaluation import oracle
 from simcc_lab.data.coco import TopDownDataset
 from simcc_lab.data.synthetic import ensure_dataset
 from simcc_lab.keypoints import COCO17
@@ -176,7 +176,7 @@ plots.oks_figure({f"median person ({a50:.0f} px^2)": a50, f"small person, 10th p
 
 # %%
 # NBVAL_CHECK_OUTPUT
-r = evaluation.codec_oracle(synth_json, SimCCCodec((64, 64), k=2), (64, 64))
+r = oracle.codec_oracle(synth_json, SimCCCodec((64, 64), k=2), (64, 64))
 print(f"{r['num_people']} people, {r['num_keypoints']} labelled keypoints: AP {r['AP']:.3f}, "
       f"mean error {r['mean_err_input_px']:.3f} input px (theory {0.3826 / 2:.3f}), outside {r['outside_frac']:.3f}")
 

@@ -30,7 +30,7 @@
 # | Laplace | $\exp(-\lvert i - \mu\rvert / b) \,/\, Z$, $Z$ its sum over the integers |
 #
 # $\sigma$ and $b$ are in bins. The official code keeps $\mu$ *continuous*; MMPose *rounds* it to $j^\ast$
-# first. `simcc_lab.smoothing` holds the four functions, and `SimCCCodec(smoothing=...)` calls them.
+# first. `simcc_lab.codecs.smoothing` holds the four functions, and `SimCCCodec(smoothing=...)` calls them.
 #
 # **Where this stands in the paper.** The method's label smoothing (one-hot, standard "equal" smoothing,
 # Gaussian and Laplace targets) and its KL-divergence loss, and the smoothing ablation whose conclusion
@@ -44,7 +44,7 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 
@@ -54,7 +54,7 @@ print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab import smoothing as S
+from simcc_lab.codecs import smoothing as S
 from simcc_lab.codecs import SimCCCodec
 bins, mu = np.arange(24, dtype=np.float32), np.float32((5.3 + 0.5) * 2 - 0.5)
 labels = {"none": S.one_hot(bins, mu), "equal": S.equal(bins, mu, eps=0.1),
@@ -117,7 +117,7 @@ for x in (5.0, 5.1, 5.2, 5.3, 5.4):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab.losses import SimCCKLLoss
+from simcc_lab.training.losses import SimCCKLLoss
 kp, vis = np.array([[[20.3, 20.3]]]), np.ones((1, 1))
 pred_codec = SimCCCodec((48, 48), k=2)
 mu_pred = torch.as_tensor(pred_codec.bin_positions(kp + 1.0))  # (1, 1, 2) bin positions of the prediction

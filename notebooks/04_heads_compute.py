@@ -31,16 +31,16 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 
 # %% [markdown]
-# The paper's numbers for SimBa-Res50 (`simcc_lab.paper`; a dash where the table gives none):
+# The paper's numbers for SimBa-Res50 (`simcc_lab.lessons.paper`; a dash where the table gives none):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab import paper
+from simcc_lab.lessons import paper
 def cell(v):
     return f"{v:.1f}" if v is not None else "-"
 print("input (H x W)   params heatmap (M)  params SimCC (M)  GFLOPs heatmap  GFLOPs SimCC")
@@ -86,7 +86,7 @@ for size, name in SIZES:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab.paper import count_like_paper
+from simcc_lab.lessons.paper import count_like_paper
 print("model               input    performed GMACs  paper's count (deconvs, 2^30)  paper   of it: upsampling")
 for size, name in SIZES:
     for label, col in (("heatmap, 3 deconvs", 0), ("SimCC + 3 deconvs", 1)):

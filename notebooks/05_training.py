@@ -33,14 +33,14 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 
 # %%
 from pathlib import Path
-from simcc_lab import engine
-from simcc_lab.checkpoint import load_checkpoint
+from simcc_lab.training import engine
+from simcc_lab.training.checkpoint import load_checkpoint
 MODELS = Path("../reports/models")
 names = {"simcc": "simcc-k2-gauss-64x64-s0.pt", "heatmap": "heatmap-64x64-s0.pt"}
 models, saved = {}, {}
@@ -70,7 +70,7 @@ plots.history_figure({name: ck["history"] for name, ck in saved.items()})
 # %%
 from simcc_lab.data.synthetic import ensure_dataset
 from simcc_lab.data.coco import TopDownDataset
-from simcc_lab.config import build_codec
+from simcc_lab.training.config import codec_for
 n_val = 40 if FAST else 200
 val_json, val_dir = ensure_dataset(name=f"lesson05-clean-val{n_val}", num_train=1, num_val=n_val, seed=0,
                                    clean=True, progress=False)["val"]
@@ -79,7 +79,7 @@ for name, (model, cfg, codec) in models.items():
     vals[name] = TopDownDataset(val_json, val_dir, cfg.input_size, codec)
     for ref in (("none", "quarter", "dark") if name == "heatmap" else ("default",)):
         kw = {} if ref == "default" else {"refinement": ref}
-        dec = codec if ref == "default" else build_codec(cfg, refinement=ref)
+        dec = codec if ref == "default" else codec_for(cfg, refinement=ref)
         m = engine.evaluate(cfg.replace(**kw), model=model, val_set=vals[name], codec=dec, amp="off", progress=False)
         rep = saved[name]["metrics"][ref]
         print(f"{name:8s} {ref:8s} AP {100 * m['AP']:5.1f}, mean error {m['pixel_error']:.2f} input px "
@@ -108,7 +108,7 @@ plots.predictions_figure(np.stack([denormalize(i) for i in images]), np.asarray(
 
 # %%
 hm_model, hm_cfg, _ = models["heatmap"]
-dark = build_codec(hm_cfg, refinement="dark")
+dark = codec_for(hm_cfg, refinement="dark")
 with torch.no_grad():
     (maps,) = hm_model(images)
 kp_hm, _ = dark.decode(maps)
@@ -121,7 +121,7 @@ plots.predictions_figure(np.stack([denormalize(i) for i in images]), np.asarray(
 
 # %%
 import time
-from simcc_lab.config import config_from_preset
+from simcc_lab.training.config import config_from_preset
 preset = "synth-simcc-64-tiny" if FAST else "synth-simcc-64"
 live = config_from_preset(preset, out_dir="../runs/lesson05-live", resume=False, progress=not FAST, device="auto")
 t0 = time.perf_counter()

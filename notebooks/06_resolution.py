@@ -32,13 +32,13 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab import paper
+from simcc_lab.lessons import paper
 print("paper, mean over 4 backbones: input  heatmap+post  heatmap  SimCC")
 for s in ("64x64", "128x128", "256x192"):
     rows = [v[s] for v in paper.RESOLUTION_AP.values()]
@@ -54,7 +54,7 @@ for s in ("64x64", "128x128", "256x192"):
 # %%
 # NBVAL_CHECK_OUTPUT
 from pathlib import Path
-from simcc_lab import experiments, report
+from simcc_lab.reproduce import experiments, report
 results = experiments.load_results(Path("../reports"))
 grid = experiments.build_grid("quick")
 res = grid.experiments["resolution"]
@@ -90,7 +90,7 @@ report.curves_figure(curves, results)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab import oracle
+from simcc_lab.evaluation import oracle
 from simcc_lab.data.synthetic import ensure_dataset
 n_val = 40 if FAST else grid.base["synth_val_images"]
 val_json, _ = ensure_dataset(name=f"lesson06-clean-val{n_val}", num_train=1, num_val=n_val, seed=0, clean=True,

@@ -31,14 +31,14 @@
 import numpy as np
 import torch
 import simcc_lab
-from simcc_lab import plots, widgets
+from simcc_lab.lessons import plots, widgets
 FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick experiments
 print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 from pathlib import Path
-from simcc_lab import experiments, report
+from simcc_lab.reproduce import experiments, report
 grid = experiments.build_grid("standard")
 for folder in ("../reports/standard", "../reports/earlier-quick"):
     results = experiments.load_results(Path(folder))

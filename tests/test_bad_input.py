@@ -9,12 +9,13 @@ import logging
 import numpy as np
 import pytest
 
-from simcc_lab import evaluation as ev
+from simcc_lab.evaluation import coco as ev
 from simcc_lab.cli import main
 from simcc_lab.codecs import SimCCCodec
 from simcc_lab.data.coco import AREA_FROM_BOX, TopDownDataset, load_annotations, load_detections
 from simcc_lab.keypoints import COCO17, COCO17_LIMBS, CROWDPOSE14
-from simcc_lab.oracle import build_codec, codec_oracle
+from simcc_lab.codecs import build_codec
+from simcc_lab.evaluation.oracle import codec_oracle
 
 
 def _ground_truth(k=17, names=COCO17.keypoint_names, skeleton=(), area=True) -> dict:
@@ -176,7 +177,7 @@ def test_oracle_table_shows_keypoints_outside_the_crop(tmp_path):
     # the crop: centre (29, 21), 1.25 x the box's 50 px (square input) = 62.5 px a side
     outside = (np.abs(kpts[..., 0] - 29) > 31.25) | (np.abs(kpts[..., 1] - 21) > 31.25)
     assert r["outside_frac"] == pytest.approx(outside.mean()) and r["outside_frac"] > 0.1 and r["AP"] < 1
-    from simcc_lab.oracle import oracle_table
+    from simcc_lab.evaluation.oracle import oracle_table
 
     _, md = oracle_table([tmp_path / "gt.json"], sizes=[(64, 64)])
     assert "| outside crop |" in md and f"| {100 * r['outside_frac']:.1f}% |" in md

@@ -12,7 +12,7 @@ import torch
 
 from simcc_lab.data.coco import TopDownDataset, coco_paths, denormalize, load_annotations
 from simcc_lab.keypoints import COCO17, CROWDPOSE14
-from simcc_lab.transforms import NO_AUGMENT, AugmentConfig, inverse_keypoints
+from simcc_lab.data.transforms import NO_AUGMENT, AugmentConfig, inverse_keypoints
 
 SHARED = Path(os.environ.get("SIMCC_LAB_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 SAMPLE = SHARED / "data" / "coco_val2017_sample"

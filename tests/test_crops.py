@@ -9,7 +9,7 @@ from simcc_lab.codecs import HeatmapCodec, SimCCCodec
 from simcc_lab.data.coco import TopDownDataset
 from simcc_lab.data.crops import CropCache, context_for
 from simcc_lab.data.synthetic import ensure_dataset, generate, render_scene
-from simcc_lab.transforms import AugmentConfig
+from simcc_lab.data.transforms import AugmentConfig
 
 AUG = AugmentConfig(scale_factor=0.25, rotation_factor=15.0, half_body_prob=0.0)
 

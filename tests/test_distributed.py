@@ -19,8 +19,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from simcc_lab import distributed as D
-from simcc_lab import engine
+from simcc_lab.training import distributed as D
+from simcc_lab.training import engine
 from test_engine import FakePoseData, TinyNet, mse_loss, same_weights, tiny_cfg
 
 

@@ -15,9 +15,10 @@ import pytest
 import torch
 from torch import nn
 
-from simcc_lab import config as C
-from simcc_lab import engine
-from simcc_lab.checkpoint import load_checkpoint, save_checkpoint
+from simcc_lab.training import config as C
+from simcc_lab.training import engine
+from simcc_lab.training.checkpoint import load_checkpoint, save_checkpoint
+from simcc_lab.training.inference import compute_metrics
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -356,7 +357,7 @@ def _coco_file(path, people):
 
 
 def test_mean_pose_baseline_is_exact_for_identical_poses_and_worse_otherwise(tmp_path):
-    from simcc_lab.baselines import mean_pose_baseline
+    from simcc_lab.evaluation.baselines import mean_pose_baseline
 
     template = np.random.default_rng(0).uniform(0, 1, (17, 2))  # a pose inside the unit box
     people = [(template * s + (x, y), (x, y, s, s)) for s, x, y in ((100, 10, 20), (50, 200, 200), (80, 30, 250))]
@@ -371,7 +372,7 @@ def test_mean_pose_baseline_is_exact_for_identical_poses_and_worse_otherwise(tmp
 # ---------------------------------------------------------------------------------------------------
 # End to end with the real data, codecs, models and losses (tiny presets)
 # ---------------------------------------------------------------------------------------------------
-REAL = ("simcc_lab.codecs", "simcc_lab.models", "simcc_lab.losses")
+REAL = ("simcc_lab.codecs", "simcc_lab.models", "simcc_lab.training.losses")
 
 
 @pytest.fixture(scope="module")
@@ -414,16 +415,16 @@ def test_metrics_of_exact_and_codec_decoded_keypoints(synth_cache):
     """The evaluation path (decode -> inverse affine -> COCOeval) scores the truth AP 1 and pixel error 0,
     and the SimCC codec's own round trip nearly so."""
     cfg = C.config_from_preset("synth-simcc-64-tiny", cache_dir=str(synth_cache))
-    codec = C.build_codec(cfg)
+    codec = C.codec_for(cfg)
     _, val = engine.build_datasets(cfg, codec)
     batches = list(torch.utils.data.DataLoader(val, batch_size=4))
-    meta = {k: np.concatenate([engine._numpy(b["meta"][k]) for b in batches]) for k in batches[0]["meta"]}
+    meta = {k: np.concatenate([np.asarray(b["meta"][k]) for b in batches]) for k in batches[0]["meta"]}
     exact = dict(kpts_input=meta["kpts_input"], scores=np.ones(meta["visible"].shape), meta=meta, loss=None)
-    m = engine.compute_metrics(exact, val, cfg.input_size)
+    m = compute_metrics(exact, val, cfg.input_size)
     assert m["AP"] == pytest.approx(1.0) and m["pixel_error"] == 0 and m["pixel_error_image"] < 1e-9
     decoded = [codec.decode(*b["targets"], from_logits=False) for b in batches]
     rt = dict(exact, kpts_input=np.concatenate([np.asarray(k) for k, _ in decoded]))
-    m = engine.compute_metrics(rt, val, cfg.input_size)
+    m = compute_metrics(rt, val, cfg.input_size)
     assert m["AP"] > 0.9 and 0 < m["pixel_error"] < 1.0 / cfg.k  # within a bin
     shifted = dict(exact, kpts_input=meta["kpts_input"] + 6.0)  # 6 input px off: OKS collapses
-    assert engine.compute_metrics(shifted, val, cfg.input_size)["AP"] < 0.5
+    assert compute_metrics(shifted, val, cfg.input_size)["AP"] < 0.5

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simcc_lab import experiments, report
+from simcc_lab.reproduce import experiments, report, runner
 
 
 def fake_trainer(calls, people: int = 0):
@@ -49,7 +49,7 @@ def test_unknown_mode_and_experiment_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="mode"):
         experiments.build_grid("medium")
     with pytest.raises(ValueError, match="unknown experiment"):
-        experiments.run_grid(experiments.build_grid("tiny"), tmp_path, trainer=fake_trainer([]), only=("nope",))
+        runner.run_grid(experiments.build_grid("tiny"), tmp_path, trainer=fake_trainer([]), only=("nope",))
 
 
 def test_rerun_skips_finished_runs_and_resumes_after_interruption(tmp_path):
@@ -63,11 +63,11 @@ def test_rerun_skips_finished_runs_and_resumes_after_interruption(tmp_path):
         return train(run, overrides, run_dir)
 
     with pytest.raises(KeyboardInterrupt):
-        experiments.run_grid(g, tmp_path, trainer=interrupted, progress=lambda s: None)
+        runner.run_grid(g, tmp_path, trainer=interrupted, progress=lambda s: None)
     done = sorted(p.stem for p in (tmp_path / "results").glob("*.json"))
     assert len(done) == 2 and not list((tmp_path / "results").glob("*.tmp")), "finished runs are saved whole"
     calls.clear()
-    results = experiments.run_grid(g, tmp_path, trainer=train, progress=lambda s: None)
+    results = runner.run_grid(g, tmp_path, trainer=train, progress=lambda s: None)
     assert not set(calls) & set(done), "finished runs must not be trained again"
     assert len(results) == len(g.runs)
 
@@ -75,22 +75,22 @@ def test_rerun_skips_finished_runs_and_resumes_after_interruption(tmp_path):
 def test_a_changed_recipe_retrains_and_keeps_the_old_result(tmp_path):
     g = experiments.build_grid("tiny")
     calls = []
-    experiments.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=lambda s: None)
+    runner.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=lambda s: None)
     first = list(calls)
     calls.clear()
     g.base["threads"] = 1  # where it runs, not what it trains: still done
-    experiments.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=lambda s: None)
+    runner.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=lambda s: None)
     assert calls == []
     g.base["epochs"] += 1  # another recipe: trained again, the old result set aside
     messages = []
-    experiments.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=messages.append)
+    runner.run_grid(g, tmp_path, trainer=fake_trainer(calls), only=("resolution",), progress=messages.append)
     assert calls == first and any("recipe changed (epochs)" in m for m in messages)
     assert len(list((tmp_path / "results").glob("*.json.stale"))) == len(first)
 
 
 def test_report_has_tables_verdicts_and_figures(tmp_path):
     g = experiments.build_grid("quick")
-    results = experiments.run_grid(g, tmp_path, trainer=fake_trainer([], people=40), progress=lambda s: None)
+    results = runner.run_grid(g, tmp_path, trainer=fake_trainer([], people=40), progress=lambda s: None)
     path = report.write_report(g, results, tmp_path, command="simcc-lab reproduce --mode quick", wall_s=1.0)
     text = path.read_text()
     assert "simcc-lab reproduce --mode quick" in text
@@ -106,7 +106,7 @@ def test_report_has_tables_verdicts_and_figures(tmp_path):
     assert "Not in quick mode: k, smoothing" in text
     # the full grid has three sizes; the fake gap is constant across them, so "shrinks" must not be claimed
     full = experiments.build_grid("full")
-    full_results = experiments.run_grid(full, tmp_path / "full", trainer=fake_trainer([]), only=("resolution",),
+    full_results = runner.run_grid(full, tmp_path / "full", trainer=fake_trainer([]), only=("resolution",),
                                         progress=lambda s: None)
     res = dict((p, v) for p, v, _ in report.verdicts(full.experiments["resolution"], full_results))
     assert res["the SimCC - heatmap gap shrinks as resolution grows"] == "does not"
@@ -133,12 +133,12 @@ def test_tiny_grid_end_to_end_with_the_real_engine(tmp_path, monkeypatch):
         if seen:
             raise KeyboardInterrupt
         seen.append(run.key)
-        return experiments.train_and_evaluate(run, overrides, run_dir)
+        return runner.train_and_evaluate(run, overrides, run_dir)
 
     with pytest.raises(KeyboardInterrupt):
-        experiments.run_grid(g, tmp_path, trainer=interrupt_second, only=("resolution",), progress=lambda s: None)
+        runner.run_grid(g, tmp_path, trainer=interrupt_second, only=("resolution",), progress=lambda s: None)
     assert [p.stem for p in (tmp_path / "results").glob("*.json")] == seen
-    results = experiments.run_grid(g, tmp_path, only=("resolution",), progress=lambda s: None)
+    results = runner.run_grid(g, tmp_path, only=("resolution",), progress=lambda s: None)
     assert len(results) == 4  # SimCC and heatmap at 64x64 and 128x128
     for r in results.values():
         assert r["metrics"] and all(0 <= m["AP"] <= 1 for m in r["metrics"].values())
@@ -154,7 +154,7 @@ def test_tiny_grid_end_to_end_with_the_real_engine(tmp_path, monkeypatch):
     # the headline models are kept beside the report, small, and evaluate like any checkpoint
     model = tmp_path / "models" / "heatmap-64x64-s0.pt"
     assert model.stat().st_size < 5e6 < (tmp_path / "runs" / "heatmap-64x64-s0" / "last.pt").stat().st_size
-    from simcc_lab import engine
+    from simcc_lab.training import engine
     again = engine.evaluate(model, refinement="dark", progress=False)
     assert again["AP"] == pytest.approx(hm["metrics"]["dark"]["AP"], abs=0.02)
     net, cfg, codec = engine.load_model(model)
@@ -173,20 +173,20 @@ def stand_in_trainer(run, overrides, run_dir):
 
 def test_parallel_jobs_give_the_same_results_as_one_job(tmp_path):
     g = experiments.build_grid("tiny")
-    one = experiments.run_grid(g, tmp_path / "a", trainer=stand_in_trainer, progress=lambda s: None)
-    two = experiments.run_grid(g, tmp_path / "b", trainer=stand_in_trainer, progress=lambda s: None, jobs=2)
+    one = runner.run_grid(g, tmp_path / "a", trainer=stand_in_trainer, progress=lambda s: None)
+    two = runner.run_grid(g, tmp_path / "b", trainer=stand_in_trainer, progress=lambda s: None, jobs=2)
     strip = lambda rs: {k: {f: v for f, v in r.items() if f != "wall_s"} for k, r in rs.items()}  # noqa: E731
     assert strip(one) == strip(two) and len(two) == len(g.runs)
     assert sorted(p.name for p in (tmp_path / "b" / "results").iterdir()) == sorted(f"{k}.json" for k in two)
     with pytest.raises(ValueError, match="jobs"):
-        experiments.run_grid(g, tmp_path / "c", trainer=stand_in_trainer, jobs=0)
+        runner.run_grid(g, tmp_path / "c", trainer=stand_in_trainer, jobs=0)
 
 
 def test_report_only_shows_the_training_invocation(tmp_path, monkeypatch, capsys):
     """--report-only keeps the command and wall time of the run that trained (RUN.json), not its own."""
     from simcc_lab.cli import main
 
-    monkeypatch.setattr(experiments, "train_and_evaluate", stand_in_trainer)
+    monkeypatch.setattr(runner, "train_and_evaluate", stand_in_trainer)
     out = tmp_path / "rep"
     assert main(["reproduce", "--mode", "tiny", "--out", str(out), "--work-dir", str(tmp_path / "w"),
                  "--jobs", "1"]) == 0
@@ -206,11 +206,11 @@ def test_parallel_workers_end_when_the_runner_is_killed(tmp_path):
     import time
 
     script = f"""
-from simcc_lab import experiments
+from simcc_lab.reproduce import experiments, runner
 if __name__ == "__main__":
     import test_experiments
-    experiments.run_grid(experiments.build_grid("tiny"), {str(tmp_path)!r}, trainer=test_experiments.sleeper, jobs=2,
-                         progress=print)
+    runner.run_grid(experiments.build_grid("tiny"), {str(tmp_path)!r}, trainer=test_experiments.sleeper, jobs=2,
+                    progress=print)
 """
     (tmp_path / "runner.py").write_text(script)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))

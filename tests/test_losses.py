@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
-from simcc_lab.losses import HeatmapMSELoss, SimCCKLLoss, build_loss
+from simcc_lab.training.losses import HeatmapMSELoss, SimCCKLLoss, build_loss
 
 
 def _targets(smoothing="gaussian", seed=0):

@@ -6,7 +6,8 @@ import torch
 
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
 from simcc_lab.keypoints import COCO17
-from simcc_lab.losses import build_loss
+from simcc_lab.training.inference import predict_images
+from simcc_lab.training.losses import build_loss
 from simcc_lab.models import (PoseModel, TokenSimCCHead, build_model, count_params_flops, default_deconvs,
                               pretrained_path)
 
@@ -106,7 +107,7 @@ def test_a_training_step_runs(backbone, kind):
     losses = []
     for _ in range(2):
         opt.zero_grad()
-        loss = loss_fn(model(images), tuple(t)[:-1], t.weights)
+        loss = loss_fn(model(images), t.targets, t.weights)
         loss.backward()
         missing = [n for n, p in model.named_parameters() if p.grad is None]
         assert not missing, f"parameters without gradient: {missing[:5]}"
@@ -153,7 +154,7 @@ def test_flip_predict_on_a_mirror_symmetric_image_is_mirror_symmetric(codec):
     model = build_model("compact", codec, 17).train()
     image = _mirror_image()
     assert torch.equal(image, image.flip(-1))
-    kpts, scores = model.predict(image, codec, flip_index=COCO17, flip_shift=False)
+    kpts, scores = predict_images(model, image, codec, flip_index=COCO17, flip_shift=False)
     assert model.training  # the mode is restored
     assert kpts.shape == (1, 17, 2) and scores.shape == (1, 17)
     assert torch.isfinite(kpts).all() and torch.isfinite(scores).all()
@@ -168,7 +169,7 @@ def test_flip_predict_on_a_mirror_symmetric_image_is_mirror_symmetric(codec):
     torch.testing.assert_close(kpts[0, :, 1], kpts[0, idx, 1])
     torch.testing.assert_close(scores[0], scores[0, idx])
     # without flip the model alone need not be symmetric: a random one is not
-    plain, _ = model.predict(image, codec)
+    plain, _ = predict_images(model, image, codec)
     assert not torch.equal(plain[0, :, 0], w_last - plain[0, idx, 0])
 
 
@@ -177,16 +178,16 @@ def test_predict_without_flip_decodes_the_forward_pass_and_probs_averaging():
     codec = SimCCCodec((64, 64), k=2)
     model = build_model("compact", codec, 17).eval()
     images = torch.randn(3, 3, 64, 64)
-    kpts, scores = model.predict(images, codec)
+    kpts, scores = predict_images(model, images, codec)
     with torch.no_grad():
         x, y = model(images)
     ref_kpts, ref_scores = codec.decode(x, y)
     torch.testing.assert_close(kpts, torch.as_tensor(ref_kpts))
     torch.testing.assert_close(scores, torch.as_tensor(ref_scores))
-    kp, sc = model.predict(images, codec, flip_index=COCO17.flip_index, average="probs")
+    kp, sc = predict_images(model, images, codec, flip_index=COCO17.flip_index, average="probs")
     assert kp.shape == (3, 17, 2) and bool(((sc > 0) & (sc <= 1)).all())
     with pytest.raises(ValueError, match="average"):
-        model.predict(images, codec, flip_index=COCO17.flip_index, average="median")
+        predict_images(model, images, codec, flip_index=COCO17.flip_index, average="median")
 
 
 def test_pose_model_kind_comes_from_the_head():

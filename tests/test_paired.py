@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simcc_lab.paired import paired_difference
+from simcc_lab.reproduce.paired import paired_difference
 
 
 def result(run, seed, ap, oks, err=None, variant="default"):

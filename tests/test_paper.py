@@ -1,4 +1,4 @@
-"""simcc_lab.paper is a faithful copy of the result table in ../shared/PAPER.md."""
+"""simcc_lab.lessons.paper is a faithful copy of the result table in ../shared/PAPER.md."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simcc_lab import paper
+from simcc_lab.lessons import paper
 
 PAPER_MD = Path(__file__).resolve().parents[2] / "shared" / "PAPER.md"
 

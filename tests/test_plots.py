@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from simcc_lab import plots
+from simcc_lab.lessons import plots
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
 from simcc_lab.keypoints import COCO17
 
@@ -220,7 +220,7 @@ def test_architecture_figure_shapes_match_a_built_model():
 
 # lesson 02: OKS ----------------------------------------------------------------------------------
 def test_keypoint_oks_matches_evaluation_oks_matrix():
-    from simcc_lab.evaluation import oks_matrix
+    from simcc_lab.evaluation.coco import oks_matrix
 
     rng = np.random.default_rng(0)
     a = rng.uniform(0, 60, (1, 17, 2))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simcc_lab import cli
-from simcc_lab import quantization as Q
+from simcc_lab.evaluation import quantization as Q
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
 
 

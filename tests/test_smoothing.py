@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from simcc_lab import smoothing as S
+from simcc_lab.codecs import smoothing as S
 
 BINS = np.arange(100.0)
 

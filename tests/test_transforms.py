@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simcc_lab import transforms as T
+from simcc_lab.data import transforms as T
 from simcc_lab.keypoints import COCO17, CROWDPOSE14
 
 

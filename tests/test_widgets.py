@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from simcc_lab import widgets
-from simcc_lab.widgets import control
+from simcc_lab.lessons import widgets
+from simcc_lab.lessons.widgets import control
 
 
 def test_fast_mode(monkeypatch):

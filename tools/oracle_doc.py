@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from simcc_lab.io import write_text
-from simcc_lab.oracle import TABLE_SIZES, build_codec, codec_oracle, oracle_table
+from simcc_lab.files import write_text
+from simcc_lab.codecs import build_codec
+from simcc_lab.evaluation.oracle import TABLE_SIZES, codec_oracle, oracle_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SIMCC_LAB_SHARED", ROOT.parent / "shared"))
@@ -38,7 +39,7 @@ ground-truth person from its ground-truth box (1.25 padding, no augmentation), e
 codec at an input size, decodes the targets straight back, maps them to image pixels with the exact
 inverse affine and scores them with COCOeval (the data set's OKS sigmas; every person scored 1).
 Whatever AP is lost is lost to quantisation, to the decoder and to keypoints the crop cuts off, before any
-learning. No network and no image I/O: `simcc_lab.oracle.codec_oracle(ann_file, codec, input_size)`.
+learning. No network and no image I/O: `simcc_lab.evaluation.oracle.codec_oracle(ann_file, codec, input_size)`.
 
 Codecs: SimCC with Gaussian labels (sigma 4 bins, continuous centre) at k = 1, 2, 3; heatmaps at stride 4
 with Gaussians of sigma 2 heatmap px, decoded by argmax or with the quarter offset (both on the

@@ -45,7 +45,7 @@ from PIL import Image
 
 from ..codecs import size_pair
 from ..keypoints import SkeletonSpec, get_spec, spec_from_coco_category
-from ..transforms import (NO_AUGMENT, AugmentConfig, affine_points, box_to_centre_scale, get_affine,
+from .transforms import (NO_AUGMENT, AugmentConfig, affine_points, box_to_centre_scale, get_affine,
                           half_body_box, lower_body_mask, random_centre_scale, warp_image)
 
 __all__ = ["Annotations", "load_annotations", "load_detections", "TopDownDataset", "coco_paths",
@@ -524,7 +524,7 @@ class TopDownDataset(torch.utils.data.Dataset):
             targets, weights = (), (visible > 0).astype(np.float32)
         else:
             encoded = self.codec.encode(kpts_input[None].astype(np.float32), visible[None].astype(np.float32))
-            targets = tuple(torch.as_tensor(np.asarray(t)[0], dtype=torch.float32) for t in tuple(encoded)[:-1])
+            targets = tuple(torch.as_tensor(np.asarray(t)[0], dtype=torch.float32) for t in encoded.targets)
             weights = np.asarray(encoded.weights)[0]
         img = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float().div_(255.0)
         img = (img - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, random_centre_scale,
+from .transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, random_centre_scale,
                           warp_image)
 from ..codecs import size_pair
 from .coco import IMAGENET_MEAN, IMAGENET_STD, check_codec_size, load_annotations
@@ -141,7 +141,7 @@ class CropCache(torch.utils.data.Dataset):
             kpts[flip], vis[flip] = kpts[flip][:, self._flip_index], vis[flip][:, self._flip_index]
         images = self._warp(idx, m)
         encoded = self.codec.encode(kpts.astype(np.float32), vis)
-        targets = tuple(torch.as_tensor(np.asarray(t), dtype=torch.float32) for t in tuple(encoded)[:-1])
+        targets = tuple(torch.as_tensor(np.asarray(t), dtype=torch.float32) for t in encoded.targets)
         weights = torch.as_tensor(np.asarray(encoded.weights), dtype=torch.float32)
         meta = dict(index=torch.from_numpy(idx), kpts_input=torch.from_numpy(kpts), visible=torch.from_numpy(vis))
         return dict(image=images, targets=targets, weights=weights, meta=meta)

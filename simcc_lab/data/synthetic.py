@@ -27,13 +27,18 @@ train (key 0) and val (key 1) never share a scene.
 from __future__ import annotations
 
 import io
+import json
+import multiprocessing as mp
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
 
-from ..io import atomic_write, write_json
+from ..arguments import parse_size
+from ..files import atomic_write, save_figure, write_json
 from ..keypoints import COCO17
 from . import poses, render
 
@@ -205,8 +210,6 @@ def _variant(crowded: bool, clean: bool) -> str:
 def _make_image(task) -> list[dict]:
     """Worker: render image ``index``, write its PNG whole, return its people (JSON-ready)."""
     index, seed, split, size, variant, path = task
-    from PIL import Image
-
     image, people = render_scene(_image_rng(seed, split, index, variant), size, crowded=variant == "crowded",
                                  clean=variant == "clean")
     buf = io.BytesIO()
@@ -252,12 +255,8 @@ def generate(out_dir, num_images: int, seed: int = 0, crowded: bool = False, spl
     image_dir.mkdir(parents=True, exist_ok=True)
     names = [f"{i:06d}.png" for i in range(num_images)]
     tasks = [(i, seed, split, size, variant, image_dir / names[i]) for i in range(num_images)]
-    from tqdm.auto import tqdm
-
     bar = dict(total=num_images, desc=f"SynthPose {split}", unit="img", disable=not progress)
     if workers > 0:
-        import multiprocessing as mp
-
         # spawn: workers do not inherit the parent's threads or torch state; output order is kept by imap.
         with mp.get_context("spawn").Pool(workers) as pool:
             results = list(tqdm(pool.imap(_make_image, tasks, chunksize=8), **bar))
@@ -310,8 +309,6 @@ def ensure_dataset(cache_dir=None, name: str = "default", num_train: int = 1000,
     out = {s: (root / f"{s}.json", root / s / "images") for s in SPLIT_KEYS}
     manifest = root / "manifest.json"
     if manifest.exists():
-        import json
-
         try:
             same = json.loads(manifest.read_text()) == params
         except ValueError:
@@ -343,8 +340,6 @@ def _cli(args) -> int:
 
 def register_cli(subparsers) -> None:
     """Add ``simcc-lab synth``."""
-    from ..cli import parse_size
-
     p = subparsers.add_parser("synth", help="generate a SynthPose data set (COCO format)",
                               description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder")
@@ -367,8 +362,7 @@ def save_preview(out_png, seed: int = 0, crowded: bool = False, rows: int = 3, c
     """
     from matplotlib.figure import Figure
 
-    from ..io import save_figure
-    from ..plots import draw_skeleton
+    from ..lessons.plots import draw_skeleton  # here: render workers (spawned) need not import torch
 
     rows, cols = _check_int("rows", rows, 1), _check_int("cols", cols, 1)
     fig = Figure(figsize=(2.6 * cols, 2.6 * rows))

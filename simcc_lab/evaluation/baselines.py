@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data.coco import load_annotations
-from .evaluation import evaluate_topdown, pixel_errors
-from .transforms import box_to_centre_scale
+from ..data.coco import load_annotations
+from .coco import evaluate_topdown, pixel_errors
+from ..data.transforms import box_to_centre_scale
 
 __all__ = ["mean_normalised_pose", "mean_pose_baseline"]
 

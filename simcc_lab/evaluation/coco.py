@@ -11,8 +11,7 @@ everyone would throw the ranking away.
 OKS (COCO): ``exp(-d^2 / (2 s^2 kappa^2))`` per labelled keypoint, averaged, with ``s^2`` = the
 person's area and ``kappa = 2 sigma`` (the data set's per-keypoint sigmas).
 
-The codec oracle (``simcc-lab oracle``) lives in :mod:`simcc_lab.oracle`; ``codec_oracle`` is
-re-exported here.
+The codec oracle (``simcc-lab oracle``) lives in :mod:`simcc_lab.evaluation.oracle`.
 """
 from __future__ import annotations
 
@@ -24,14 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.coco import check_ground_truth, numeric_field, read_json, require_fields
-from .io import write_json
-from .keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category
-from .transforms import inverse_keypoints
+from ..data.coco import check_ground_truth, numeric_field, read_json, require_fields
+from ..data.transforms import inverse_keypoints
+from ..files import write_json
+from ..keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category
 
 __all__ = ["evaluate_coco", "to_coco_results", "rescore", "oks_matrix", "oks_nms", "evaluate_topdown",
-           "keypoints_to_image", "pck", "pixel_errors", "codec_oracle", "check_results", "METRIC_NAMES",
-           "register_cli"]
+           "keypoints_to_image", "pck", "pixel_errors", "check_results", "METRIC_NAMES"]
 
 log = logging.getLogger(__name__)
 # COCOeval.stats order for keypoints.
@@ -364,16 +362,3 @@ def pck(pred, gt, visible, boxes, alpha: float = 0.1) -> dict:
     return dict(pck=float(hit.sum() / max(lab.sum(), 1)) if lab.any() else float("nan"), per_keypoint=per,
                 count=int(lab.sum()))
 
-
-def codec_oracle(ann_file, codec, input_size=None, **kwargs) -> dict:
-    """The AP lost to the codec alone; see :func:`simcc_lab.oracle.codec_oracle`."""
-    from .oracle import codec_oracle as _oracle
-
-    return _oracle(ann_file, codec, input_size, **kwargs)
-
-
-def register_cli(subparsers) -> None:
-    """Add ``simcc-lab oracle`` (defined in :mod:`simcc_lab.oracle`)."""
-    from .oracle import register_cli as _register
-
-    _register(subparsers)

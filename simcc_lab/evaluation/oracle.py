@@ -12,40 +12,27 @@ every instance gets score 1, so COCOeval's ranking does not depend on the codec'
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from .codecs import size_pair
-from .data.coco import coco_paths, load_annotations
-from .evaluation import evaluate_coco, pixel_errors, to_coco_results
-from .io import write_text
-from .transforms import affine_points, box_to_centre_scale, get_affine, inverse_keypoints
+from ..arguments import add_spec_argument, parse_size
+from ..codecs import REFINEMENTS, build_codec, size_pair
+from ..data.coco import coco_paths, load_annotations
+from .coco import evaluate_coco, pixel_errors, to_coco_results
+from ..files import write_text
+from ..data.transforms import affine_points, box_to_centre_scale, get_affine, inverse_keypoints
 
-__all__ = ["codec_oracle", "build_codec", "standard_grid", "oracle_table", "TABLE_SIZES", "register_cli"]
+__all__ = ["codec_oracle", "standard_grid", "oracle_table", "TABLE_SIZES", "register_cli"]
 
 # The paper's three input sizes as (W, H): 64x64, 128x128, 256x192 (H x W).
 TABLE_SIZES = ((64, 64), (128, 128), (192, 256))
 
 
-def build_codec(kind: str, input_size, k: float = 2.0, stride: int = 4, refinement: str = "none",
-                encoding: str | None = None, sigma: float = 2.0):
-    """A SimCC or heatmap codec with the oracle's settings (only the arguments of its kind are used;
-    heatmap encoding defaults to unbiased for DARK, biased otherwise)."""
-    from .codecs import build_codec as _build
-
-    if kind == "simcc":
-        return _build("simcc", tuple(input_size), k=k)
-    if kind == "heatmap":
-        encoding = encoding or ("unbiased" if refinement == "dark" else "biased")
-        return _build("heatmap", tuple(input_size), stride=stride, sigma=sigma, encoding=encoding,
-                      refinement=refinement)
-    raise ValueError(f"codec must be 'simcc' or 'heatmap', got {kind!r}")
-
-
 def standard_grid() -> list[tuple[str, dict]]:
-    """(column label, build_codec kwargs) of the standard table: SimCC k=1,2,3; heatmap s=4 three ways."""
+    """(column label, :func:`~simcc_lab.codecs.build_codec` kwargs: ``kind`` and the codec's settings) of the
+    standard table: SimCC k=1,2,3; heatmap s=4 three ways (argmax and quarter on biased heatmaps, DARK on
+    unbiased ones)."""
     return [(f"SimCC k={k}", dict(kind="simcc", k=float(k))) for k in (1, 2, 3)] + [
         ("heatmap argmax", dict(kind="heatmap", stride=4, refinement="none", encoding="biased")),
         ("heatmap quarter", dict(kind="heatmap", stride=4, refinement="quarter", encoding="biased")),
@@ -82,7 +69,7 @@ def codec_oracle(ann_file, codec, input_size=None, spec=None, padding: float = 1
     for s in range(0, len(ann), chunk):
         sl = slice(s, s + chunk)
         encoded = codec.encode(kpts_input[sl].astype(np.float32), visible[sl].astype(np.float32))
-        decoded, _ = codec.decode(*tuple(encoded)[:-1])
+        decoded, _ = codec.decode(*encoded.targets)
         pred[sl], weights[sl] = np.asarray(decoded), np.asarray(encoded.weights)
     pred_img = inverse_keypoints(pred, centre, scale, input_size)
     results = to_coco_results(ann.image_ids, pred_img, np.ones(visible.shape), np.ones(len(ann)),
@@ -148,8 +135,7 @@ def _cli(args) -> int:
         raise ValueError("--input-size WxH is needed without --table")
     if len(args.data) != 1:
         raise ValueError("give one --data file without --table")
-    codec = build_codec(args.codec, args.input_size, k=args.k, stride=args.stride, refinement=args.refinement,
-                        encoding=args.encoding)
+    codec = build_codec(args.codec, args.input_size, **_cli_codec_settings(args))
     r = codec_oracle(args.data[0], codec, args.input_size, spec=args.spec)
     text = "\n".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in r.items())
     print(text)
@@ -158,10 +144,17 @@ def _cli(args) -> int:
     return 0
 
 
+def _cli_codec_settings(args) -> dict:
+    """The codec settings the flags give: SimCC takes ``--k``; heatmaps ``--stride``, ``--refinement`` and
+    ``--encoding`` (default: unbiased for DARK, biased otherwise)."""
+    if args.codec == "simcc":
+        return dict(k=args.k)
+    return dict(stride=args.stride, refinement=args.refinement,
+                encoding=args.encoding or ("unbiased" if args.refinement == "dark" else "biased"))
+
+
 def register_cli(subparsers) -> None:
     """``simcc-lab oracle --data FILE --input-size WxH [--codec ...] [--spec NAME] [--table] [--out PATH]``."""
-    from .cli import add_spec_argument, parse_size
-
     p = subparsers.add_parser("oracle", help="AP lost to the codec alone (encode -> decode the ground truth)",
                               description=__doc__.splitlines()[0])
     p.add_argument("--data", action="append", required=True, metavar="FILE",
@@ -172,7 +165,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--codec", choices=("simcc", "heatmap"), default="simcc")
     p.add_argument("--k", type=float, default=2.0, help="SimCC bins per pixel")
     p.add_argument("--stride", type=int, default=4, help="heatmap stride")
-    p.add_argument("--refinement", choices=("none", "quarter", "dark"), default="none")
+    p.add_argument("--refinement", choices=REFINEMENTS, default="none")
     p.add_argument("--encoding", choices=("biased", "unbiased"), default=None,
                    help="heatmap centre (default: unbiased for dark, else biased)")
     p.add_argument("--table", action="store_true",
@@ -180,9 +173,3 @@ def register_cli(subparsers) -> None:
                         "128x128, 192x256 (or only --input-size), as markdown")
     p.add_argument("--out", default=None, help="also write the output here")
     p.set_defaults(func=_cli)
-
-
-if __name__ == "__main__":
-    from .cli import main
-
-    sys.exit(main(["oracle", *sys.argv[1:]]))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
-from .codecs import HeatmapCodec, SimCCCodec
+from .. import files
+from ..codecs import HeatmapCodec, SimCCCodec
 
 STUDY_KS = (1.0, 1.5, 2.0, 3.0, 4.0)
 STUDY_STRIDES = (1, 2, 4, 8)
@@ -66,8 +66,8 @@ def round_trip(codec, n: int = 100_000, seed: int = 0, margin: float = 0.0) -> d
         m = min(chunk, n - start)
         pts = np.stack([rng.uniform(-0.5 + margin, w - 0.5 - margin, m),
                         rng.uniform(-0.5 + margin, h - 0.5 - margin, m)], -1)[:, None]  # (m, 1, 2) float64
-        targets = codec.encode(pts, np.ones(pts.shape[:2], np.float32))
-        decoded, _ = codec.decode(*tuple(targets)[:-1])
+        encoded = codec.encode(pts, np.ones(pts.shape[:2], np.float32))
+        decoded, _ = codec.decode(*encoded.targets)
         errs.append((decoded.astype(np.float64) - pts)[:, 0])
     e = np.concatenate(errs)  # (n, 2)
     out = _stats(e)
@@ -117,11 +117,11 @@ def run_study(out_dir: str | Path | None = None, n: int = 20_000, seed: int = 0,
     fig = study_figure(rows)
     if out_dir is not None:
         out = Path(out_dir)
-        io.write_text(out / "quantization.md", study_markdown(rows))
+        files.write_text(out / "quantization.md", study_markdown(rows))
         keys = list(rows[0])
-        io.write_text(out / "quantization.csv",
+        files.write_text(out / "quantization.csv",
                       "\n".join([",".join(keys)] + [",".join(_csv(r[k]) for k in keys) for r in rows]) + "\n")
-        io.save_figure(fig, out / "quantization.png")
+        files.save_figure(fig, out / "quantization.png")
     return rows, fig
 
 

@@ -9,8 +9,11 @@ input of width W spans [-0.5, W - 0.5), SimCC bin j sits at input x = (j + 0.5)/
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from .keypoints import COCO17, SkeletonSpec
+from ..codecs import HeatmapCodec, SimCCCodec
+from ..keypoints import COCO17, SkeletonSpec
+from ..training.losses import SimCCKLLoss
 
 SHAPE_NAMES = ("none", "equal", "gaussian", "laplace")
 _SHAPE_LABEL = {"none": "one-hot", "equal": "equal (eps)", "gaussian": "Gaussian", "laplace": "Laplace"}
@@ -59,8 +62,6 @@ def simcc_classes(x: float, y: float, k: float, input_size) -> dict:
     Returns dict ``simcc_size`` (Nx, Ny), ``index`` (class x, class y), ``decoded`` (x, y) input px and
     ``error`` (decoded - true, per axis, input px). Raises ValueError for a keypoint outside the input.
     """
-    from .codecs import SimCCCodec
-
     codec = SimCCCodec(tuple(input_size), k=k, smoothing="none")
     t = codec.encode(np.array([[[x, y]]], np.float64), np.ones((1, 1)))
     if t.weights[0, 0] == 0:
@@ -177,8 +178,8 @@ def round_trip_error_figure(codecs: dict, x_range=None, num: int = 801, y=None):
     ax = fig.add_subplot()
     fig.errors = {}
     for i, (name, codec) in enumerate(codecs.items()):
-        targets = codec.encode(pts, np.ones(pts.shape[:2], np.float32))
-        decoded, _ = codec.decode(*tuple(targets)[:-1])
+        encoded = codec.encode(pts, np.ones(pts.shape[:2], np.float32))
+        decoded, _ = codec.decode(*encoded.targets)
         err = np.asarray(decoded, np.float64)[:, 0, 0] - pts[:, 0, 0]
         fig.errors[name] = (xs, err)
         shown = err.copy()
@@ -207,8 +208,6 @@ def refinement_figure(x: float = 30.3, input_size=(64, 64), stride: int = 4, sig
     Returns:
         Figure with ``fig.decoded = {"argmax" | "quarter" | "dark": decoded x}`` (input px).
     """
-    from .codecs import HeatmapCodec
-
     y = (input_size[1] - 1) / 2
     kp, vis = np.array([[[x, y]]], np.float32), np.ones((1, 1), np.float32)
     base = dict(stride=stride, sigma=sigma, encoding=encoding)
@@ -241,7 +240,7 @@ def oracle_figure(rows, metric: str = "AP"):
 
     Args:
         rows: dicts with ``data``, ``input`` (e.g. "64x64"), ``codec`` and ``metric`` keys, as returned by
-            :func:`simcc_lab.oracle.oracle_table`.
+            :func:`simcc_lab.evaluation.oracle.oracle_table`.
     Returns:
         Figure with ``fig.table = {data: {codec: [metric per input size]}}``, sizes in first-seen order.
     """
@@ -288,8 +287,6 @@ def label_shapes_figure(x: float = 5.3, k: float = 2.0, sigma: float = 2.0, eps:
     Returns:
         Figure with ``fig.labels = {shape: (Nx,) label}``.
     """
-    from .codecs import SimCCCodec
-
     fig = _figure(8, 3.4)
     ax = fig.add_subplot()
     fig.labels = {}
@@ -314,17 +311,12 @@ def kl_vs_offset_figure(x: float = 20.3, offsets=None, width: int = 48, k: float
     The prediction is a softmax whose logits are a parabola, -(j - m)^2 / (2 pred_sigma^2) over bins j
     (a Gaussian-shaped distribution), centred at m = the bin position of x + offset. Labels come from
     :class:`simcc_lab.codecs.SimCCCodec` (``label_sigma`` is the Gaussian sigma and the Laplace b, in
-    bins); the loss is :class:`simcc_lab.losses.SimCCKLLoss`, given the x-axis twice so that its mean
+    bins); the loss is :class:`simcc_lab.training.losses.SimCCKLLoss`, given the x-axis twice so that its mean
     over the two axes is the x-axis KL. Left: the KL; right: the KL above its minimum over the offsets.
 
     Returns:
         Figure with ``fig.kl = {shape: (offsets (n,), KL (n,))}``.
     """
-    import torch
-
-    from .codecs import SimCCCodec
-    from .losses import SimCCKLLoss
-
     offsets = np.linspace(-3, 3, 121) if offsets is None else np.asarray(offsets, float)
     loss = SimCCKLLoss()
     kp, vis = np.array([[[x, 0.0]]]), np.ones((1, 1))
@@ -367,8 +359,6 @@ def heatmap_vs_simcc_figure(x: float = 20.3, y: float = 27.6, input_size=(48, 64
     Returns:
         Figure with ``fig.sizes = {"heatmap": h * w, "simcc": Nx + Ny}`` (values per keypoint).
     """
-    from .codecs import HeatmapCodec, SimCCCodec
-
     kp, vis = np.array([[[x, y]]]), np.ones((1, 1))
     hm = HeatmapCodec(input_size, stride=stride, sigma=hm_sigma, encoding="unbiased").encode(kp, vis).heatmaps[0, 0]
     t = SimCCCodec(input_size, k=k, sigma=sigma).encode(kp, vis)
@@ -473,8 +463,6 @@ def representations_figure(x: float = 20.3, width: int = 64, stride: int = 4, hm
         target decoded straight back) and ``fig.values = {name: outputs per keypoint for a square input}``
         (2, (width/stride)^2, 2 k width).
     """
-    from .codecs import HeatmapCodec, SimCCCodec
-
     size = (width, width)
     kp, vis = np.array([[[x, (width - 1) / 2]]]), np.ones((1, 1))
     hm_codec = HeatmapCodec(size, stride=stride, sigma=hm_sigma)

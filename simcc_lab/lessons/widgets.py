@@ -1,4 +1,4 @@
-"""ipywidgets apps for the lessons: thin wrappers around the pure figures of :mod:`simcc_lab.plots`.
+"""ipywidgets apps for the lessons: thin wrappers around the pure figures of :mod:`simcc_lab.lessons.plots`.
 
 Each app is an :class:`ipywidgets.interactive` (drawn once on creation) whose ``.result`` is the
 Figure of the current control values, carrying its numbers (``fig.bins``, ``fig.labels``, ...). Tests
@@ -49,9 +49,9 @@ def _slider(value, lo, hi, step, description, readout_format=".2f"):
 
 def bins_app(image=None, input_size=None, window=None, x: float = 3.3, y: float = 1.2) -> W.interactive:
     """Move a keypoint and change k: the pixel and bin grids, the class indices, the decoded position
-    and the error (:func:`simcc_lab.plots.bin_grid_figure` with one k).
+    and the error (:func:`simcc_lab.lessons.plots.bin_grid_figure` with one k).
 
-    Args: as :func:`~simcc_lab.plots.bin_grid_figure`; ``x``, ``y`` the keypoint's start (input px),
+    Args: as :func:`~simcc_lab.lessons.plots.bin_grid_figure`; ``x``, ``y`` the keypoint's start (input px),
     which the sliders move within the window.
     """
     if image is not None:
@@ -73,7 +73,7 @@ def bins_app(image=None, input_size=None, window=None, x: float = 3.3, y: float 
 
 def refinement_app(input_size=(64, 64), x: float = 30.3) -> W.interactive:
     """Move a keypoint under a heatmap and watch argmax, the quarter offset and DARK decode it
-    (:func:`simcc_lab.plots.refinement_figure`); the stride, the target sigma and the encoding are
+    (:func:`simcc_lab.lessons.plots.refinement_figure`); the stride, the target sigma and the encoding are
     controls too."""
     w = input_size[0]
 
@@ -89,7 +89,7 @@ def refinement_app(input_size=(64, 64), x: float = 30.3) -> W.interactive:
 
 
 def smoothing_app(width: int = 12, x: float = 5.3) -> W.interactive:
-    """SimCC's label shapes over bins (:func:`simcc_lab.plots.label_shapes_figure`) with controls for
+    """SimCC's label shapes over bins (:func:`simcc_lab.lessons.plots.label_shapes_figure`) with controls for
     sigma (Gaussian sigma / Laplace b, bins), the keypoint's x, k, eps, the centre rule and the shape."""
     def draw(sigma=2.0, x=x, k=2.0, eps=0.1, centre="continuous", shape="all"):
         shapes = plots.SHAPE_NAMES if shape == "all" else (shape,)
@@ -108,7 +108,7 @@ def smoothing_app(width: int = 12, x: float = 5.3) -> W.interactive:
 
 def heatmap_vs_simcc_app(input_size=(48, 64)) -> W.interactive:
     """One keypoint as a 2-D heatmap beside SimCC's two 1-D labels
-    (:func:`simcc_lab.plots.heatmap_vs_simcc_figure`): move it, change k and the SimCC sigma."""
+    (:func:`simcc_lab.lessons.plots.heatmap_vs_simcc_figure`): move it, change k and the SimCC sigma."""
     w, h = input_size
 
     def draw(x=20.3, y=27.6, k=2.0, sigma=2.0):

@@ -17,6 +17,10 @@ import torch
 from torch import nn
 from torch.utils import flop_counter
 
+from ..codecs import HeatmapCodec, SimCCCodec
+from .backbones import build_backbone
+from .pose import build_model, default_deconvs
+
 __all__ = ["count_params_flops", "compute_table", "main"]
 
 PARTS = ("backbone", "upsampling", "head")
@@ -89,10 +93,6 @@ def compute_table(backbones=("resnet50", "compact", "transformer"), sizes=((64, 
                   num_keypoints: int = 17) -> list[dict[str, Any]]:
     """Rows (dicts) for every backbone x input size x head variant: heatmap (stride 4, default deconvs),
     SimCC with the heatmap head's deconvs ("simcc+deconv", the paper's SimBa variant) and SimCC without."""
-    from ..codecs import HeatmapCodec, SimCCCodec
-    from .pose import build_model, default_deconvs
-    from .backbones import build_backbone
-
     rows = []
     for name in backbones:
         stride = build_backbone(name).stride

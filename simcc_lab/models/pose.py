@@ -28,43 +28,6 @@ class PoseModel(nn.Module):
         out = self.head(self.backbone(images))
         return out if isinstance(out, tuple) else tuple(out)
 
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor, codec, flip_index=None, flip_shift: bool = True,
-                average: str = "logits") -> tuple[torch.Tensor, torch.Tensor]:
-        """Decoded keypoints (B, K, 2) in input pixels and scores (B, K) for images (B, 3, H, W).
-
-        Runs in eval mode (the previous mode is restored). Flip test when ``flip_index`` (K,) (or a
-        SkeletonSpec) is given: the horizontally flipped batch goes through the model, its outputs are
-        mapped back with ``codec.flip_outputs(..., shift=flip_shift)`` and averaged with the plain ones.
-
-        ``average``: "logits" (default; the official SimCC code averages logits, i.e. a normalised
-        geometric mean of the two probability vectors, and the engine does the same) or "probs" (the
-        arithmetic mean of the softmax outputs; SimCC only). Heatmaps are always averaged as maps.
-        """
-        if average not in ("logits", "probs"):
-            raise ValueError(f"average must be 'logits' or 'probs', got {average!r}")
-        flip_index = getattr(flip_index, "flip_index", flip_index)
-        was_training = self.training
-        self.eval()
-        try:
-            outputs = tuple(o.float() for o in self(images))  # float: autocast outputs may be half
-            if flip_index is not None:
-                flipped = tuple(o.float() for o in self(images.flip(-1)))
-                flipped = codec.flip_outputs(flipped, flip_index, shift=flip_shift)
-                if average == "probs" and codec.kind == "simcc":
-                    probs = tuple((o.softmax(-1) + f.softmax(-1)) / 2 for o, f in zip(outputs, flipped))
-                    return _as_tensors(codec.decode(*probs, from_logits=False))
-                outputs = tuple((o + f) / 2 for o, f in zip(outputs, flipped))
-            if codec.kind == "simcc":  # say so: logits that happen to lie in [0, 1] are not probabilities
-                return _as_tensors(codec.decode(*outputs, from_logits=True))
-            return _as_tensors(codec.decode(*outputs))
-        finally:
-            self.train(was_training)
-
-
-def _as_tensors(pair):
-    return tuple(torch.as_tensor(p) for p in pair)
-
 
 def default_deconvs(kind: str, backbone_stride: int, codec) -> int:
     """0 for SimCC; for heatmaps the number of x2 upsamplings from the backbone's stride to the codec's

@@ -7,7 +7,7 @@ sides have, the per-seed difference of COCO AP tells whether the seeds agree in 
 difference is paired): each person's OKS (the per-person quantity AP thresholds) and summed pixel error
 are averaged over the side's members and seeds, and people are resampled with replacement.
 
-Result files come from :func:`simcc_lab.experiments.train_and_evaluate` (``metrics`` and ``per_person``).
+Result files come from :func:`simcc_lab.reproduce.runner.train_and_evaluate` (``metrics`` and ``per_person``).
 """
 from __future__ import annotations
 

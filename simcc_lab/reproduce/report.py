@@ -1,7 +1,7 @@
 """The reproduction report: the paper's numbers, ours and a verdict per experiment, plus figures.
 
-Every number of ours comes from a result file written by :func:`simcc_lab.experiments.run_grid`; the
-paper's numbers come from :mod:`simcc_lab.paper`. The verdict rules are stated in the report itself
+Every number of ours comes from a result file written by :func:`simcc_lab.reproduce.runner.run_grid`; the
+paper's numbers come from :mod:`simcc_lab.lessons.paper`. The verdict rules are stated in the report itself
 (:data:`RULES`) and implemented in :func:`verdicts`.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
+from .. import files
 from .experiments import MODE_EXPERIMENTS, Experiment, Grid, Row
 from .paired import Paired, paired_difference
 
@@ -432,7 +432,7 @@ def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, comm
         md += [f"| {exp.title} | {part} | **{v}** | {ev} |" for part, v, ev in vs]
         fig_path = out_dir / f"{name}.png"
         curves = name == "curves"
-        io.save_figure((curves_figure if curves else experiment_figure)(exp, results), fig_path)
+        files.save_figure((curves_figure if curves else experiment_figure)(exp, results), fig_path)
         sections += [f"## {exp.title}", "", f"*Question.* {exp.question}  ", f"*Paper.* {exp.claim}", "",
                      (curves_table if curves else experiment_table)(exp, results), "",
                      *[f"- {part}: **{v}** ({ev})" for part, v, ev in vs], "",
@@ -445,4 +445,4 @@ def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, comm
         md += ["", f"Not in {grid.mode} mode: {', '.join(later)} (`simcc-lab reproduce --mode standard`, "
                "results in `reports/standard/`)."]
     md += ["", *sections]
-    return io.write_text(out_dir / "REPORT.md", "\n".join(md) + "\n")
+    return files.write_text(out_dir / "REPORT.md", "\n".join(md) + "\n")

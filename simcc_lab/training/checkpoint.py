@@ -2,7 +2,7 @@
 
 A checkpoint is a dict of tensors and plain Python values only (no pickled classes), so it is read with
 ``torch.load(weights_only=True)``: opening a checkpoint from elsewhere cannot run code. The config is
-stored as a plain dict (:func:`simcc_lab.config.config_to_dict`); random-number states are stored as
+stored as a plain dict (:func:`simcc_lab.training.config.config_to_dict`); random-number states are stored as
 tensors and lists (numpy's state is a tuple holding an ndarray, which ``weights_only`` refuses).
 
 Contents: ``model``, ``optimizer``, ``scheduler``, ``scaler`` state dicts; ``epoch`` (epochs finished),
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .io import atomic_write, torch_save, write_json, write_text
+from ..files import atomic_write, torch_save, write_json, write_text
 
 __all__ = ["save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state", "write_history", "copy_file",
            "FORMAT_VERSION"]
@@ -98,7 +98,7 @@ def copy_file(src, dst) -> None:
 def export_model(src, dst, half: bool = True, **extra) -> Path:
     """A small, inference-only copy of checkpoint ``src``: the model's weights (float16 when ``half``: a
     1.5 M-parameter model in 3 MB) and its config, plus ``extra`` (e.g. metrics). ``simcc-lab eval`` and
-    :func:`simcc_lab.engine.evaluate` load it like any checkpoint (weights are cast back on loading)."""
+    :func:`simcc_lab.training.engine.evaluate` load it like any checkpoint (weights are cast back on loading)."""
     ckpt = load_checkpoint(src)
     model = {k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["model"].items()}
     return save_checkpoint(dst, model=model, config=ckpt["config"], epoch=ckpt.get("epoch"),

@@ -19,17 +19,19 @@ import typing
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..arguments import parse_size
+from ..codecs import REFINEMENTS, build_codec
+from ..data.transforms import AugmentConfig
 from .distributed import cpu_has_bf16
 
 __all__ = ["TrainConfig", "PRESETS", "config_from_preset", "config_from_dict", "config_to_dict",
-           "build_codec", "build_augment", "add_config_arguments", "overrides_from_args", "CODECS", "DATASETS",
-           "AMP_MODES", "REFINEMENTS", "OPTIMIZERS", "SCHEDULES"]
+           "codec_for", "build_augment", "add_config_arguments", "overrides_from_args", "CODECS", "DATASETS",
+           "AMP_MODES", "OPTIMIZERS", "SCHEDULES"]
 
 DATASETS = ("synthpose", "coco")
 CODECS = ("simcc", "heatmap")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 OPTIMIZERS = ("adam", "adamw")
-REFINEMENTS = ("none", "quarter", "dark")  # heatmap decodings: argmax, quarter offset, DARK
 SCHEDULES = ("step", "cosine")
 PAPER_MILESTONES = (90 / 140, 120 / 140)  # lr x0.1 at epochs 90 and 120 of 140 (official ResNet configs)
 
@@ -145,7 +147,7 @@ RUN_FIELDS = frozenset({"resume", "out_dir", "workers", "threads", "device", "pr
                         "eval_every", "eval_epochs", "cache_dir", "coco_root", "amp", "channels_last"})
 
 
-# The recipe of the reproduction's CPU modes (simcc_lab.experiments) and of the synth-*-64 presets: the clean
+# The recipe of the reproduction's CPU modes (simcc_lab.reproduce.experiments) and of the synth-*-64 presets: the clean
 # SynthPose variant (one person per image), crops rendered once and augmented in batches (data/crops.py),
 # AdamW with a cosine schedule, light augmentation, flip test, one torch thread and no loader process, bf16
 # autocast + channels-last where the CPU has bf16 instructions (~2x the images/s, benchmarks/bench_train.py).
@@ -236,21 +238,18 @@ def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**_coerce(values))
 
 
-def build_codec(cfg: TrainConfig, refinement: str | None = None):
-    """The codec the config describes (``refinement`` overrides the heatmap decoding)."""
-    from . import codecs
-
+def codec_for(cfg: TrainConfig, refinement: str | None = None):
+    """The codec the config describes, from :func:`simcc_lab.codecs.build_codec` (``refinement`` overrides
+    the heatmap decoding)."""
     if cfg.codec == "simcc":
-        return codecs.SimCCCodec(input_size=tuple(cfg.input_size), k=cfg.k, smoothing=cfg.smoothing,
-                                 sigma=cfg.sigma, eps=cfg.eps, centre=cfg.centre)
-    return codecs.HeatmapCodec(input_size=tuple(cfg.input_size), stride=cfg.stride, sigma=cfg.hm_sigma,
-                               encoding=cfg.encoding, refinement=refinement or cfg.refinement)
+        return build_codec("simcc", tuple(cfg.input_size), k=cfg.k, smoothing=cfg.smoothing, sigma=cfg.sigma,
+                           eps=cfg.eps, centre=cfg.centre)
+    return build_codec("heatmap", tuple(cfg.input_size), stride=cfg.stride, sigma=cfg.hm_sigma,
+                       encoding=cfg.encoding, refinement=refinement or cfg.refinement)
 
 
 def build_augment(cfg: TrainConfig):
     """The training augmentation (transforms.AugmentConfig) from the config's fields."""
-    from .transforms import AugmentConfig
-
     return AugmentConfig(flip_prob=cfg.flip_prob, scale_factor=cfg.scale_factor,
                          rotation_factor=cfg.rotation_factor, half_body_prob=cfg.half_body_prob)
 
@@ -283,8 +282,6 @@ def _optional(parse):
 
 def _flag_kwargs(name: str, tp) -> dict[str, Any]:
     """argparse keyword arguments for a field of type ``tp``."""
-    from .cli import parse_size
-
     args = typing.get_args(tp)
     if tp is bool:
         # `--flip-test` alone means true; `--flip-test false` turns it off.

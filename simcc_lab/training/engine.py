@@ -1,7 +1,7 @@
 """Training and evaluation: ``fit(cfg) -> history`` and ``evaluate(checkpoint) -> metrics``.
 
 One loop serves a laptop CPU, one GPU and many GPUs on many nodes (``torchrun`` + DDP, see
-:mod:`simcc_lab.distributed`). What makes runs reproducible and resumable:
+:mod:`simcc_lab.training.distributed`). What makes runs reproducible and resumable:
 
 * data order and augmentation depend only on ``(seed, epoch)``: a ``DistributedSampler`` (also with one
   process) is re-seeded by ``set_epoch``, the dataset's own draws by ``dataset.set_epoch``, and the
@@ -17,27 +17,37 @@ See docs/training.md for the commands, the CUDA determinism settings and measure
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
+from tqdm.auto import tqdm
 
+from ..codecs import REFINEMENTS
+from ..data.coco import TopDownDataset, coco_paths
+from ..data.crops import CropCache
+from ..data.synthetic import ensure_dataset
+from ..files import write_json
+from ..models import build_model
 from . import distributed as D
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (REFINEMENTS, RUN_FIELDS, TrainConfig, add_config_arguments, build_augment, build_codec,
+from .config import (PRESETS, RUN_FIELDS, TrainConfig, add_config_arguments, build_augment, codec_for,
                      config_from_dict, config_from_preset, config_to_dict, overrides_from_args)
 from .distributed import resolve_amp, select_device
-from .io import write_json
+from .inference import batch_to_device, compute_metrics, predict
+from .losses import build_loss
 
-__all__ = ["fit", "evaluate", "load_model", "predict", "compute_metrics", "select_device", "resolve_amp", "lr_factor",
-           "data_paths", "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS"]
+__all__ = ["fit", "evaluate", "load_model", "select_device", "resolve_amp", "lr_factor",
+           "data_paths", "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS", "TrainState"]
 
 WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
 LOG_EVERY = 10       # optimiser steps between progress updates (each one syncs the GPU)
@@ -87,12 +97,8 @@ def data_paths(cfg: TrainConfig, info: D.DistInfo | None = None) -> dict[str, tu
     generated into its cache first when not there (by rank 0; the other ranks wait)."""
     info = info or D.env_info()
     if cfg.dataset == "coco":
-        from .data.coco import coco_paths
-
         root = cfg.coco_root or None
         return {s: coco_paths(root, s) for s in ("train", "val")}
-    from .data.synthetic import ensure_dataset
-
     w, h = cfg.synth_image_size
     variant = "-crowded" if cfg.crowded else "-clean" if cfg.synth_clean else ""
     name = f"synthpose{variant}-{w}x{h}-n{cfg.synth_train_images}-v{cfg.synth_val_images}-s{cfg.data_seed}"
@@ -109,12 +115,8 @@ def data_paths(cfg: TrainConfig, info: D.DistInfo | None = None) -> dict[str, tu
 def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None, device="cpu"):
     """(train data set, val TopDownDataset) of the config's data set; the train set is a CropCache (crops
     kept and augmented on ``device``) when ``cfg.crop_cache``, else a TopDownDataset."""
-    from .data.coco import TopDownDataset
-
     paths = data_paths(cfg, info)
     if cfg.crop_cache:
-        from .data.crops import CropCache
-
         train = CropCache(*paths["train"], cfg.input_size, codec, augment=build_augment(cfg), seed=cfg.seed,
                           device=device)
     else:
@@ -127,8 +129,6 @@ def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None, devi
 
 def build_model_for(cfg: TrainConfig, codec, num_keypoints: int) -> torch.nn.Module:
     """The PoseModel the config describes."""
-    from .models import build_model
-
     kwargs = dict(pretrained=cfg.pretrained)
     if cfg.deconvs is not None:
         kwargs["deconvs"] = cfg.deconvs
@@ -154,119 +154,15 @@ def _loader(dataset, batch_size: int, workers: int, device: torch.device, sample
                       generator=torch.Generator().manual_seed(0), collate_fn=getattr(dataset, "collate_fn", None))
 
 
-def _to_device(batch: dict, device: torch.device, channels_last: bool):
-    images = batch["image"].to(device, non_blocking=True)
-    if channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
-    targets = tuple(t.to(device, non_blocking=True) for t in batch["targets"])
-    return images, targets, batch["weights"].to(device, non_blocking=True)
-
-
 # ---------------------------------------------------------------------------------------------------
-# Inference and metrics
+# Validation
 # ---------------------------------------------------------------------------------------------------
-@torch.no_grad()
-def predict(model, loader, codec, device, flip_index=None, amp_dtype=None, channels_last=False,
-            loss_fn=None, progress: bool = False, also: dict | None = None) -> dict[str, Any]:
-    """Decoded keypoints of every sample in ``loader``.
-
-    Flip test (``flip_index`` given): the flipped image's outputs are mapped back with
-    ``codec.flip_outputs`` and averaged with the plain outputs (logits for SimCC, heatmaps otherwise,
-    as the official code does) before decoding.
-
-    Args:
-        also: ``{name: codec}``, more decodings of the same outputs (e.g. heatmap refinements), from one
-            forward pass.
-
-    Returns:
-        dict with ``kpts_input`` (N, K, 2) input pixels, ``scores`` (N, K), ``meta`` (dict of
-        concatenated numpy arrays from the samples' meta), ``loss`` (mean per batch, or None) and
-        ``also`` (``{name: (kpts_input, scores)}``).
-    """
-    from tqdm.auto import tqdm
-
-    model.eval()
-    decoders = dict({"": codec}, **(also or {}))
-    decoded = {name: ([], []) for name in decoders}
-    metas, losses = [], []
-    for batch in tqdm(loader, desc="eval", leave=False, disable=not progress):
-        images, targets, weights = _to_device(batch, device, channels_last)
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            outputs = model(images)
-            if flip_index is not None:
-                flipped = codec.flip_outputs(tuple(model(images.flip(-1))), flip_index)
-        outputs = tuple(o.float() for o in outputs)
-        if loss_fn is not None and targets:
-            losses.append(float(loss_fn(outputs, targets, weights)))
-        if flip_index is not None:
-            outputs = tuple((o + f.float()) / 2 for o, f in zip(outputs, flipped))
-        for name, c in decoders.items():
-            # The model gives SimCC logits; say so rather than let the codec guess from the values.
-            k, s = c.decode(*outputs, from_logits=True) if getattr(c, "kind", None) == "simcc" else c.decode(*outputs)
-            decoded[name][0].append(torch.as_tensor(k).float().cpu().numpy())
-            decoded[name][1].append(torch.as_tensor(s).float().cpu().numpy())
-        metas.append({name: _numpy(v) for name, v in batch.get("meta", {}).items()})
-    meta = {name: np.concatenate([m[name] for m in metas]) for name in (metas[0] if metas else {})}
-    joined = {name: (np.concatenate(k) if k else np.zeros((0, 0, 2)), np.concatenate(s) if s else np.zeros((0, 0)))
-              for name, (k, s) in decoded.items()}
-    kpts, scores = joined.pop("")
-    return dict(kpts_input=kpts, scores=scores, meta=meta, loss=float(np.mean(losses)) if losses else None,
-                also=joined)
-
-
-def _numpy(v) -> np.ndarray:
-    return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
-
-
-def compute_metrics(pred: dict, dataset, input_size, out_json=None, per_person: bool = False) -> dict:
-    """COCO AP/AR (when ``dataset`` has a ground-truth file) and mean pixel errors from :func:`predict`.
-
-    ``pixel_error`` is in input pixels (the codec's frame), ``pixel_error_image`` in image pixels.
-    ``per_person=True`` adds ``per_person``: lists over the val people (ground-truth boxes) of ``ann_id``,
-    ``err_sum`` (summed input-px error of labelled keypoints), ``count`` (labelled keypoints) and ``oks``
-    (COCO's object keypoint similarity in image px), for paired bootstrap intervals (reproduce/report).
-    """
-    from . import evaluation as E
-
-    out: dict[str, float] = {}
-    if pred["loss"] is not None:
-        out["val_loss"] = pred["loss"]
-    meta = pred["meta"]
-    gt = getattr(dataset, "gt", None)
-    if gt is None or "image_id" not in meta:
-        return out  # a data set without an annotation file (tests): loss only
-    kpts_img = E.keypoints_to_image(pred["kpts_input"], meta, input_size)
-    detections = bool(getattr(dataset, "records", gt) is not gt)
-    ap = E.evaluate_topdown(gt.ann_file, meta["image_id"], kpts_img, pred["scores"], meta["score"],
-                            areas=meta["area"], nms=detections, sigmas=gt.spec.sigmas, out_json=out_json)
-    out.update({k: v for k, v in ap.items() if k in ("AP", "AP50", "AP75", "APm", "APl", "AR")})
-    if not detections:  # detection boxes have no matched ground truth to measure distances against
-        out["pixel_error"] = E.pixel_errors(pred["kpts_input"], meta["kpts_input"], meta["visible"])["mean"]
-        true_img = dataset.records.keypoints[meta["index"].astype(np.int64)]
-        out["pixel_error_image"] = E.pixel_errors(kpts_img, true_img[..., :2], true_img[..., 2])["mean"]
-        if per_person:
-            err = E.pixel_errors(pred["kpts_input"], meta["kpts_input"], meta["visible"])["errors"]
-            out["per_person"] = dict(
-                ann_id=meta["ann_id"].astype(np.int64).tolist(), err_sum=np.nansum(err, axis=1).tolist(),
-                count=(np.asarray(meta["visible"]) > 0).sum(1).tolist(),
-                oks=_oks(kpts_img, true_img, np.asarray(meta["area"], np.float64), gt.spec.sigmas).tolist())
-    return out
-
-
-def _oks(pred, true, area, sigmas) -> np.ndarray:
-    """COCO object keypoint similarity per person: pred (N, K, 2), true (N, K, 3) with v, area (N,) px^2,
-    sigmas (K,); mean of exp(-d^2 / (2 area (2 sigma)^2)) over labelled keypoints (nan when none)."""
-    d2 = ((pred - true[..., :2]) ** 2).sum(-1)
-    e = d2 / (2.0 * (2.0 * np.asarray(sigmas)) ** 2 * (area[:, None] + np.spacing(1)))
-    lab = true[..., 2] > 0
-    with np.errstate(invalid="ignore"):
-        return np.where(lab, np.exp(-e), 0.0).sum(1) / np.where(lab.any(1), lab.sum(1), np.nan)
-
-
-def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_fn, out_json=None,
-              per_person: bool = False, curve: bool = False) -> dict:
-    """Metrics of ``model`` on ``val_set``. ``curve``: also ``AP_<variant>`` and ``pixel_error_<variant>`` for
-    every decoding of the codec (``default`` for SimCC; each refinement for heatmaps), from one forward pass."""
+def _validate(parts: _Parts, cfg: TrainConfig, device, out_json=None, per_person: bool = False,
+              curve: bool = False) -> dict:
+    """Metrics of ``parts.model`` on ``parts.val_set`` (decoded by ``parts.codec``; with ``parts.loss_fn``
+    also the val loss). ``curve``: also ``AP_<variant>`` and ``pixel_error_<variant>`` for every decoding of
+    the codec (``default`` for SimCC; each refinement for heatmaps), from one forward pass."""
+    model, val_set, codec = parts.model, parts.val_set, parts.codec
     flip_index = None
     if cfg.flip_test:
         spec = getattr(val_set, "spec", None)
@@ -275,10 +171,10 @@ def _validate(model, val_set, codec, cfg: TrainConfig, device, amp_dtype, loss_f
         flip_index = spec.flip_index
     loader = _loader(val_set, cfg.batch_size, cfg.workers, device)
     own = cfg.refinement if cfg.codec == "heatmap" else "default"
-    also = {v: build_codec(cfg, refinement=v) for v in REFINEMENTS if v != own} \
+    also = {v: codec_for(cfg, refinement=v) for v in REFINEMENTS if v != own} \
         if curve and cfg.codec == "heatmap" else {}
-    pred = predict(model, loader, codec, device, flip_index, amp_dtype, cfg.channels_last, loss_fn,
-                   progress=cfg.progress, also=also)
+    pred = predict(model, loader, codec, device, flip_index, resolve_amp(cfg.amp, device), cfg.channels_last,
+                   parts.loss_fn, progress=cfg.progress, also=also)
     out = compute_metrics(pred, val_set, cfg.input_size, out_json, per_person)
     if curve:
         variants = {own: out}
@@ -324,6 +220,43 @@ def _resume_path(cfg: TrainConfig, out_dir: Path) -> Path | None:
 _RUN_FIELDS = RUN_FIELDS | {"flip_test", "refinement"}
 
 
+@dataclass
+class TrainState:
+    """One training run in progress: what the loop reads (config, device, model, optimiser, ...) and what it
+    advances (global step, best AP, history). ``model`` is the bare model (saved and evaluated);
+    ``train_model`` is what the loop calls (the DDP wrapper under torchrun, else the model itself)."""
+
+    cfg: TrainConfig
+    info: D.DistInfo
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    model: torch.nn.Module
+    loss_fn: Callable
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    train_model: torch.nn.Module | None = None
+    writer: Any = None
+    step: int = 0
+    best_ap: float = -math.inf
+    history: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.train_model is None:
+            self.train_model = self.model
+
+
+@dataclass
+class _Parts:
+    """What a run trains and evaluates: stand-ins given to :func:`fit` (None: built from the config)."""
+
+    model: torch.nn.Module | None = None
+    train_set: Any = None
+    val_set: Any = None
+    loss_fn: Callable | None = None
+    codec: Any = None
+
+
 def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=None, val_set=None,
         loss: Callable | None = None, codec=None,
         on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
@@ -340,13 +273,13 @@ def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=Non
     Files in ``cfg.out_dir`` (rank 0): ``config.json``, ``last.pt``, ``best.pt`` (best val AP),
     ``history.json``, ``history.csv``, ``tensorboard/`` (optional).
     """
-    out_dir = Path(cfg.out_dir)
     device = select_device(cfg.device, D.env_info().local_rank)
     created = not torch.distributed.is_initialized()
     info = D.setup(device.type)
+    parts = _Parts(model=model, train_set=train_set, val_set=val_set, loss_fn=loss, codec=codec)
     try:
         with D.cpu_threads(cfg.threads):
-            history = _fit(cfg, out_dir, info, device, model, train_set, val_set, loss, codec, on_epoch_end)
+            history = _fit(cfg, info, device, parts, on_epoch_end)
     except BaseException:
         if created:  # no barrier: the other ranks may never reach it (torchrun stops them)
             D.cleanup(wait=False)
@@ -356,23 +289,49 @@ def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=Non
     return history
 
 
-def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, on_epoch_end) -> list[dict]:
-    from tqdm.auto import tqdm
-
-    _set_determinism(cfg, device)
-    amp_dtype = resolve_amp(cfg.amp, device)
-    main = info.is_main
+def _build_parts(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts) -> _Parts:
+    """``parts`` with what was not given built from the config: codec, data sets, model, loss."""
+    codec, model, train_set, val_set, loss_fn = parts.codec, parts.model, parts.train_set, parts.val_set, parts.loss_fn
     if codec is None and (model is None or train_set is None or loss_fn is None or val_set is not None):
-        codec = build_codec(cfg)
+        codec = codec_for(cfg)
     if train_set is None:
         train_set, built_val = build_datasets(cfg, codec, info, device=device)
         val_set = val_set if val_set is not None else built_val
     if model is None:
         model = build_model_for(cfg, codec, train_set.spec.num_keypoints)
     if loss_fn is None:
-        from .losses import build_loss
-
         loss_fn = build_loss(codec)
+    return _Parts(model=model, train_set=train_set, val_set=val_set, loss_fn=loss_fn, codec=codec)
+
+
+def _resume(state: TrainState, ckpt_path: Path) -> tuple[int, dict]:
+    """Load ``ckpt_path`` into ``state`` (weights, optimiser, scheduler, scaler, step, best AP, history);
+    returns (epochs done, the random-number states to restore last)."""
+    cfg, main = state.cfg, state.info.is_main
+    ckpt = load_checkpoint(ckpt_path)
+    changed = sorted(k for k, v in config_to_dict(config_from_dict(ckpt["config"])).items()
+                     if k not in _RUN_FIELDS and config_to_dict(cfg)[k] != v)
+    if changed and main:
+        print(f"warning: resuming {ckpt_path} with changed settings {changed}", file=sys.stderr)
+    state.model.load_state_dict(ckpt["model"])
+    state.optimizer.load_state_dict(ckpt["optimizer"])
+    state.scheduler.load_state_dict(ckpt["scheduler"])
+    state.scaler.load_state_dict(ckpt["scaler"])
+    state.step, state.best_ap = ckpt["global_step"], ckpt["best_ap"]
+    state.history = list(ckpt["history"])
+    if main:
+        print(f"resumed from {ckpt_path} after epoch {ckpt['epoch']} (step {state.step})", file=sys.stderr)
+    return ckpt["epoch"], ckpt["rng"]
+
+
+def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts,
+         on_epoch_end: Callable[[int, dict], None] | None) -> list[dict]:
+    out_dir = Path(cfg.out_dir)
+    _set_determinism(cfg, device)
+    amp_dtype = resolve_amp(cfg.amp, device)
+    main = info.is_main
+    parts = _build_parts(cfg, info, device, parts)
+    model, train_set, val_set = parts.model, parts.train_set, parts.val_set
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -386,34 +345,23 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
                          f"with batch_size {cfg.batch_size}; lower batch_size or add data")
     opt_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_class(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg, steps_per_epoch))
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    state = TrainState(cfg=cfg, info=info, device=device, amp_dtype=amp_dtype, model=model, loss_fn=parts.loss_fn,
+                       optimizer=optimizer,
+                       scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                                   lambda s: lr_factor(s, cfg, steps_per_epoch)),
+                       scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16))
 
-    start_epoch, step, best_ap, history = 0, 0, -math.inf, []
+    start_epoch, rng_state = 0, None
     ckpt_path = _resume_path(cfg, out_dir)
-    rng_state = None
     if ckpt_path is not None:
-        ckpt = load_checkpoint(ckpt_path)
-        changed = sorted(k for k, v in config_to_dict(config_from_dict(ckpt["config"])).items()
-                         if k not in _RUN_FIELDS and config_to_dict(cfg)[k] != v)
-        if changed and main:
-            print(f"warning: resuming {ckpt_path} with changed settings {changed}", file=sys.stderr)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        start_epoch, step, best_ap = ckpt["epoch"], ckpt["global_step"], ckpt["best_ap"]
-        history, rng_state = list(ckpt["history"]), ckpt["rng"]
-        if main:
-            print(f"resumed from {ckpt_path} after epoch {start_epoch} (step {step})", file=sys.stderr)
+        start_epoch, rng_state = _resume(state, ckpt_path)
 
-    train_model = model
     if info.enabled:
         ids = [device.index] if device.type == "cuda" else None
-        train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        state.train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     if main:
         write_json(out_dir / "config.json", config_to_dict(cfg))
-    writer = _tensorboard(cfg, out_dir) if main else None
+    state.writer = _tensorboard(cfg, out_dir) if main else None
     if rng_state is not None:  # last, so that nothing after it draws from the restored generators
         set_rng_state(rng_state)
 
@@ -422,84 +370,98 @@ def _fit(cfg, out_dir, info, device, model, train_set, val_set, loss_fn, codec, 
         if hasattr(train_set, "set_epoch"):
             train_set.set_epoch(epoch)
         loader.generator = _epoch_generator(cfg.seed, epoch)
-        t0 = time.perf_counter()
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not (cfg.progress and main), file=sys.stderr)
-        loss_sum, seen, step = _train_epoch(train_model, loader, steps_per_epoch, loss_fn, optimizer, scheduler,
-                                            scaler, cfg, device, amp_dtype, step, bar, writer, info.world_size)
-        bar.close()
-        total_loss, total_seen = D.all_reduce_sum([loss_sum, float(seen)], device)
-        elapsed = time.perf_counter() - t0
-        record = dict(epoch=epoch + 1, step=step, lr=optimizer.param_groups[0]["lr"],
-                      train_loss=total_loss / total_seen, images_per_s=total_seen / elapsed,
-                      epoch_time_s=elapsed)
-        record["samples_seen"] = step * cfg.batch_size * info.world_size
+        record = _train_epoch(state, loader, steps_per_epoch, epoch)
         last = epoch + 1 == cfg.epochs
         due = last or (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0)
         curve = epoch + 1 in {int(e) for e in cfg.eval_epochs}
         if main and val_set is not None and (due or curve):
             t1 = time.perf_counter()
-            record.update(_validate(model, val_set, codec, cfg, device, amp_dtype, loss_fn, curve=curve))
+            record.update(_validate(parts, cfg, device, curve=curve))
             record["eval_time_s"] = time.perf_counter() - t1
-        history.append(record)
+        state.history.append(record)
         if main:
-            is_best = "AP" in record and record["AP"] > best_ap
-            best_ap = record["AP"] if is_best else best_ap
-            save_checkpoint(out_dir / "last.pt", model=D.unwrap(model).state_dict(),
-                            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            scaler=scaler.state_dict(), epoch=epoch + 1, global_step=step, best_ap=best_ap,
-                            history=history, rng=get_rng_state(), config=config_to_dict(cfg))
-            if is_best:
-                copy_file(out_dir / "last.pt", out_dir / "best.pt")
-            write_history(out_dir, history)
-            if writer is not None:
-                for k, v in record.items():
-                    writer.add_scalar(f"epoch/{k}", v, epoch + 1)
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "step"))
-            print(f"epoch {epoch + 1}/{cfg.epochs}: {shown}", file=sys.stderr)
+            _end_epoch(state, record, out_dir)
         D.barrier()  # the other ranks wait for rank 0's evaluation and checkpoint
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
-    if writer is not None:
-        writer.close()
-    return history
+    if state.writer is not None:
+        state.writer.close()
+    return state.history
 
 
-def _train_epoch(train_model, loader, steps, loss_fn, optimizer, scheduler, scaler, cfg: TrainConfig, device,
-                 amp_dtype, step: int, bar, writer, world_size: int) -> tuple[float, int, int]:
-    """One epoch of at most ``steps`` optimiser steps. Returns (sum of sample losses, samples, global step)."""
-    train_model.train()
-    model = D.unwrap(train_model)
+def _end_epoch(state: TrainState, record: dict, out_dir: Path) -> None:
+    """Rank 0 after an epoch: checkpoint (``last.pt``, ``best.pt`` when the AP improved), history files,
+    TensorBoard scalars and a progress line."""
+    cfg, epoch = state.cfg, record["epoch"]
+    is_best = "AP" in record and record["AP"] > state.best_ap
+    state.best_ap = record["AP"] if is_best else state.best_ap
+    save_checkpoint(out_dir / "last.pt", model=D.unwrap(state.model).state_dict(),
+                    optimizer=state.optimizer.state_dict(), scheduler=state.scheduler.state_dict(),
+                    scaler=state.scaler.state_dict(), epoch=epoch, global_step=state.step, best_ap=state.best_ap,
+                    history=state.history, rng=get_rng_state(), config=config_to_dict(cfg))
+    if is_best:
+        copy_file(out_dir / "last.pt", out_dir / "best.pt")
+    write_history(out_dir, state.history)
+    if state.writer is not None:
+        for k, v in record.items():
+            state.writer.add_scalar(f"epoch/{k}", v, epoch)
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "step"))
+    print(f"epoch {epoch}/{cfg.epochs}: {shown}", file=sys.stderr)
+
+
+def _train_epoch(state: TrainState, loader, steps: int, epoch: int) -> dict:
+    """One epoch of at most ``steps`` optimiser steps; advances ``state.step``. Returns the epoch's record
+    (epoch, step, lr, train loss over all ranks, throughput, time)."""
+    cfg, device, info = state.cfg, state.device, state.info
+    t0 = time.perf_counter()
+    bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+               disable=not (cfg.progress and info.is_main), file=sys.stderr)
+    loss_sum, seen = _train_steps(state, loader, steps, bar)
+    bar.close()
+    total_loss, total_seen = D.all_reduce_sum([loss_sum, float(seen)], device)
+    elapsed = time.perf_counter() - t0
+    record = dict(epoch=epoch + 1, step=state.step, lr=state.optimizer.param_groups[0]["lr"],
+                  train_loss=total_loss / total_seen, images_per_s=total_seen / elapsed,
+                  epoch_time_s=elapsed)
+    record["samples_seen"] = state.step * cfg.batch_size * info.world_size
+    return record
+
+
+def _train_steps(state: TrainState, loader, steps: int, bar) -> tuple[float, int]:
+    """At most ``steps`` optimiser steps over ``loader``. Returns (sum of sample losses, samples)."""
+    cfg, device, amp_dtype = state.cfg, state.device, state.amp_dtype
+    state.train_model.train()
+    model = D.unwrap(state.train_model)
     t0, seen, loss_sum = time.perf_counter(), 0, torch.zeros((), dtype=torch.float64, device=device)
     for i, batch in enumerate(loader):
         if i >= steps:
             break
-        images, targets, weights = _to_device(batch, device, cfg.channels_last)
+        images, targets, weights = batch_to_device(batch, device, cfg.channels_last)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-            outputs = train_model(images)
+            outputs = state.train_model(images)
         # The loss in float32: softmax/KL over many bins is where half precision loses accuracy.
-        loss = loss_fn(tuple(o.float() for o in outputs), targets, weights)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        loss = state.loss_fn(tuple(o.float() for o in outputs), targets, weights)
+        state.optimizer.zero_grad(set_to_none=True)
+        state.scaler.scale(loss).backward()
         if cfg.grad_clip > 0:
-            scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+            state.scaler.unscale_(state.optimizer)  # clip the true gradients, not the fp16-scaled ones
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()  # per step: warm-up and milestones are counted in optimiser steps
-        step += 1
+        state.scaler.step(state.optimizer)
+        state.scaler.update()
+        state.scheduler.step()  # per step: warm-up and milestones are counted in optimiser steps
+        state.step += 1
         loss_sum += loss.detach().double() * images.shape[0]
         seen += images.shape[0]
         if (i + 1) % LOG_EVERY == 0 or i + 1 == steps:  # .item() syncs a GPU, so only now and then
             mean = loss_sum.item() / seen
             if not math.isfinite(mean):
-                raise FloatingPointError(f"loss became {mean} at step {step}; lower lr or set grad_clip")
-            rate = seen * world_size / (time.perf_counter() - t0)
+                raise FloatingPointError(f"loss became {mean} at step {state.step}; lower lr or set grad_clip")
+            rate = seen * state.info.world_size / (time.perf_counter() - t0)
             bar.set_postfix(loss=f"{mean:.4g}", img_s=f"{rate:.0f}")
-            if writer is not None:
-                writer.add_scalar("train/loss", mean, step)
+            if state.writer is not None:
+                state.writer.add_scalar("train/loss", mean, state.step)
         bar.update(1)
-    return loss_sum.item(), seen, step
+    return loss_sum.item(), seen
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -534,7 +496,7 @@ def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None 
         cfg, state = config_from_dict(ckpt["config"]), ckpt["model"]
     cfg = cfg.replace(**overrides)
     with D.cpu_threads(cfg.threads):
-        return _evaluate(cfg, state, model, val_set, codec, out_json, per_person)
+        return _evaluate(cfg, state, _Parts(model=model, val_set=val_set, codec=codec), out_json, per_person)
 
 
 def load_model(checkpoint, device: str = "cpu"):
@@ -543,17 +505,18 @@ def load_model(checkpoint, device: str = "cpu"):
     trained with and the codec that decodes its outputs."""
     ckpt = load_checkpoint(checkpoint)
     cfg = config_from_dict(ckpt["config"])
-    codec = build_codec(cfg)
+    codec = codec_for(cfg)
     # both training data sets (SynthPose, COCO) are COCO-17
     model = build_model_for(cfg, codec, num_keypoints=17)
     model.load_state_dict(ckpt["model"])  # float16 exports are cast back to the model's float32
     return model.to(select_device(device)).eval(), cfg, codec
 
 
-def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json, per_person=False) -> dict[str, float]:
+def _evaluate(cfg: TrainConfig, state, parts: _Parts, out_json, per_person=False) -> dict[str, float]:
     info = D.DistInfo()  # evaluation runs in one process
     device = select_device(cfg.device)
-    codec = codec if codec is not None else build_codec(cfg)
+    model, val_set = parts.model, parts.val_set
+    codec = parts.codec if parts.codec is not None else codec_for(cfg)
     if val_set is None:
         _, val_set = build_datasets(cfg, codec, info)
     if model is None:
@@ -563,7 +526,7 @@ def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json, per_pers
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
-    return _validate(model, val_set, codec, cfg, device, resolve_amp(cfg.amp, device), None, out_json, per_person)
+    return _validate(_Parts(model=model, val_set=val_set, codec=codec), cfg, device, out_json, per_person)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -572,8 +535,6 @@ def _evaluate(cfg: TrainConfig, state, model, val_set, codec, out_json, per_pers
 def register_cli(subparsers) -> None:
     """``simcc-lab train --preset NAME [--field value ...] [--resume [PATH]]`` and
     ``simcc-lab eval --checkpoint PATH [--flip-test] [--refinement dark] ...``."""
-    from .config import PRESETS
-
     p = subparsers.add_parser("train", help="train a pose model (torchrun for several GPUs)",
                               description="Train a model. Every TrainConfig field is a flag; see docs/training.md.")
     p.add_argument("--preset", default=None, help=f"named config: {', '.join(sorted(PRESETS))}")
@@ -598,8 +559,6 @@ def _cli_train(args) -> int:
 
 
 def _cli_eval(args) -> int:
-    import json
-
     metrics = evaluate(args.checkpoint, out_json=args.results_json, **overrides_from_args(args))
     print(json.dumps(metrics, indent=1))
     if args.out_json:

@@ -1,0 +1,288 @@
+"""The paper's experiments as grids of training runs on SynthPose (the runner: runner.py).
+
+An :class:`Experiment` is a list of table rows; each row points at a training :class:`Run` (a set of
+TrainConfig overrides) and an evaluation variant of it (heatmap refinement none / quarter / DARK are
+three evaluations of one trained model). Runs are shared between experiments (the k=2 Gaussian SimCC
+model is the baseline of several tables), executed once, and cached as one result file each, written
+whole: a re-run skips finished runs and resumes interrupted ones from their last checkpoint.
+
+:mod:`.runner` executes a grid; :mod:`.report` turns the result files into tables, verdicts and figures.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..codecs import REFINEMENTS
+from ..lessons import paper
+from ..models import build_model
+from ..training.config import QUICK_RECIPE, codec_for, config_from_preset
+
+MODES = ("tiny", "quick", "standard", "full")
+# Experiments each mode runs (the rest are listed as "not run" with the mode that runs them).
+MODE_EXPERIMENTS = {"tiny": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"),
+                    "quick": ("resolution", "curves"),
+                    "standard": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"),
+                    "full": ("resolution", "curves")}
+CURVE_EPOCHS = (1, 2, 4, 8, 16, 32)  # learning-curve points (epochs of the 64x64 runs: a 32x span of samples)
+HEATMAP_VARIANTS = REFINEMENTS
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: TrainConfig overrides on top of the mode's base config.
+
+    ``variants`` are the evaluations made of the trained model ("default" for SimCC; refinements for
+    heatmaps). ``seed`` is part of the identity: several seeds of a run are separate runs.
+    """
+
+    name: str
+    overrides: tuple[tuple[str, Any], ...]
+    variants: tuple[str, ...] = ("default",)
+    seed: int = 0
+
+    @property
+    def key(self) -> str:
+        """File-name stem of this run's result (name plus seed)."""
+        return f"{self.name}-s{self.seed}"
+
+    def config_overrides(self) -> dict[str, Any]:
+        """Overrides as a dict, seed included."""
+        return dict(self.overrides, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of an experiment's table: ``label`` at ``group`` (e.g. an input size) from run/variant."""
+
+    label: str
+    group: str
+    run: str
+    variant: str = "default"
+    paper: float | None = None  # the paper's number for this cell, when it has one
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: its question, its rows and the paper's claim it tests."""
+
+    name: str
+    title: str
+    question: str
+    claim: str
+    rows: tuple[Row, ...]
+    metric: str = "AP"
+
+
+@dataclass
+class Grid:
+    """Everything one mode runs: the base config, the runs and the experiments that read them."""
+
+    mode: str
+    base: dict[str, Any]
+    runs: dict[str, Run] = field(default_factory=dict)
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    export: tuple[str, ...] = ()  # runs whose first seed's model is kept beside the report (out_dir/models/)
+
+    def add_run(self, name: str, variants: tuple[str, ...] = ("default",), seeds: tuple[int, ...] | None = None,
+                **overrides) -> str:
+        """Register a run (once per name) for every seed (``seeds``: this run's own, default the grid's);
+        returns the name."""
+        for seed in self.seeds if seeds is None else seeds:
+            run = Run(name, tuple(sorted(overrides.items())), variants, seed)
+            old = self.runs.get(run.key)
+            if old is not None and old != run:
+                raise ValueError(f"run {name!r} registered twice with different settings")
+            self.runs[run.key] = run
+        return name
+
+    def runs_for(self, experiment_names) -> list[Run]:
+        """The runs the named experiments need, in registration order."""
+        needed = {r.run for n in experiment_names for r in self.experiments[n].rows}
+        return [r for r in self.runs.values() if r.name in needed]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The grid
+# ---------------------------------------------------------------------------------------------------
+def _base_config(mode: str) -> dict[str, Any]:
+    """TrainConfig fields shared by every run of a mode (sizes of data and schedule)."""
+    # Every mode trains config.QUICK_RECIPE (clean SynthPose, crop cache, AdamW + cosine, flip test) at its
+    # own scale; learning-curve points after CURVE_EPOCHS. The crowded experiment overrides the data.
+    recipe = dict(QUICK_RECIPE, progress=False, eval_every=0)
+    if mode == "tiny":  # seconds: for the end-to-end test
+        return dict(recipe, synth_train_images=8, synth_val_images=4, epochs=2, batch_size=8, warmup_steps=1,
+                    max_steps_per_epoch=2, flip_test=False, eval_epochs=(1, 2), amp="off", channels_last=False)
+    if mode in ("quick", "standard"):  # 2 CPU cores: one torch thread per run, one run per core
+        return dict(recipe, epochs=max(CURVE_EPOCHS), eval_epochs=CURVE_EPOCHS)
+    if mode == "full":  # one GPU: the resolution trend at 3 sizes x 3 seeds, 120,000 samples per run, bf16
+        # (amp auto), crops kept and augmented on the GPU. Sized by estimate to ~8 minutes on an H200 (compact CNN
+        # at ~30k images/s at 64x64, 4x and 12x the cost at 128x128 and 256x192); not yet measured on one.
+        return dict(recipe, synth_train_images=3750, synth_val_images=1000, epochs=max(CURVE_EPOCHS), batch_size=256,
+                    lr=4e-3, warmup_steps=200, workers=4, threads=0, amp="auto", eval_epochs=CURVE_EPOCHS)
+    raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Grid:
+    """The experiment grid of ``mode`` ("tiny" for tests, "quick" on 2 CPU cores, "full" on a GPU)."""
+    base = _base_config(mode)
+    if seeds is None:
+        seeds = (0,) if mode == "tiny" else (0, 1, 2)
+    g = Grid(mode, base, seeds=tuple(seeds))
+    full = mode == "full"
+    cpu = mode in ("quick", "standard")
+    sizes = ("64x64", "128x128", "256x192") if full else ("64x64", "128x128")
+    wh = {"64x64": (64, 64), "128x128": (128, 128), "256x192": (192, 256)}
+    paper_ap = _paper_mean_resolution()
+
+    def sized(size):
+        """Per-size overrides. On 2 CPU cores a 128x128 step costs ~3.5x a 64x64 one (bench_train.py), so
+        the trend's 128x128 runs train one seed for 10 epochs (25,000 samples, the cosine over those), with
+        no learning-curve points: about the compute of one 64x64 run, so that quick mode fits 30 minutes."""
+        if cpu and size != "64x64":
+            return {"input_size": wh[size], "epochs": 10, "eval_epochs": ()}
+        return {"input_size": wh[size]}
+
+    def size_seeds(size):
+        return (g.seeds[0],) if cpu and size != "64x64" else None
+
+    def simcc(name, size="64x64", **kw):
+        kw = dict(dict(codec="simcc", k=2.0, smoothing="gaussian", **sized(size)), **kw)
+        return g.add_run(name, seeds=size_seeds(size), **kw)
+
+    def heatmap(name, size="64x64", **kw):
+        # One model, three decodings (argmax, quarter offset, DARK); DARK's unbiased encoding so that its
+        # Taylor step refines toward the true location rather than toward a rounded one.
+        kw = dict(dict(codec="heatmap", encoding="unbiased", **sized(size)), **kw)
+        return g.add_run(name, variants=HEATMAP_VARIANTS, seeds=size_seeds(size), **kw)
+
+    # 1. input resolution
+    rows = []
+    for s in sizes:
+        hm, sc = heatmap(f"heatmap-{s}", s), simcc(f"simcc-k2-gauss-{s}", s)
+        post, none, simcc_ap = paper_ap[s]
+        rows += [Row("heatmap + quarter offset", s, hm, "quarter", post), Row("heatmap, no post-processing", s, hm, "none", none),
+                 Row("heatmap + DARK", s, hm, "dark"), Row("SimCC (Gaussian, k=2)", s, sc, "default", simcc_ap)]
+    g.experiments["resolution"] = Experiment(
+        "resolution", "Heatmap vs SimCC across input sizes",
+        "Does SimCC beat heatmaps most at low resolution, and do heatmaps need post-processing there?",
+        "SimCC beats heatmap at every size, by far the most at 64x64; without post-processing heatmaps lose "
+        "9-21 AP at 64x64 and ~2 AP at 256x192.", tuple(rows))
+
+    # 1b. learning curves: the 64x64 runs above, evaluated after CURVE_EPOCHS
+    hm, sc = "heatmap-64x64", "simcc-k2-gauss-64x64"
+    g.experiments["curves"] = Experiment(
+        "curves", "Learning curves at 64x64", "Where does the heatmap's quantisation floor start to bite?",
+        "Heatmap accuracy is capped by its quantisation error at low resolution; SimCC's floor is ~8x lower "
+        "(lesson 02), so it keeps improving where the heatmap stalls.",
+        (Row("SimCC (Gaussian, k=2)", "64x64", sc), Row("heatmap, no post-processing", "64x64", hm, "none"),
+         Row("heatmap + quarter offset", "64x64", hm, "quarter"), Row("heatmap + DARK", "64x64", hm, "dark")))
+
+    # 2. splitting factor k
+    ks = (1.0, 2.0, 3.0, 4.0)
+    k_sizes = ("64x64", "128x128") if full else ("64x64",)
+    rows = [Row(f"k={k:g}", s, simcc(f"simcc-k2-gauss-{s}", s) if k == 2.0 else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k))
+            for s in k_sizes for k in ks]
+    g.experiments["k"] = Experiment("k", "Splitting factor k", "How many bins per pixel?",
+                                    "Larger k lowers quantisation error but is harder to train (k=3 chosen at 64x64).",
+                                    tuple(rows))
+
+    # 3. label smoothing
+    rows = [Row("Gaussian", "64x64", simcc("simcc-k2-gauss-64x64")),
+            Row("Laplace", "64x64", simcc("simcc-k2-laplace-64x64", smoothing="laplace")),
+            Row("equal (eps 0.1)", "64x64", simcc("simcc-k2-equal-64x64", smoothing="equal", eps=0.1)),
+            Row("none (one-hot)", "64x64", simcc("simcc-k2-none-64x64", smoothing="none"))]
+    g.experiments["smoothing"] = Experiment("smoothing", "Label smoothing", "Which label shape trains best?",
+                                            "Gaussian / Laplace > equal > none.", tuple(rows))
+
+    # 4. upsampling: SimCC with and without the heatmap head's own deconvolutions, as the paper's
+    # SimBa-SimCC keeps SimpleBaseline's. The compact CNN (stride 8) needs one to reach heatmap stride 4;
+    # three would upsample 8x8 features to 64x64 maps (stride 1): 2550 s on one core, ~10x a plain run.
+    n = _heatmap_deconvs(base)
+    up = f"{n} deconv{'s' if n > 1 else ''}"
+    rows = [Row("SimCC, no deconv", "64x64", simcc("simcc-k2-gauss-64x64")),
+            Row(f"SimCC + {up} (as the heatmap head)", "64x64", simcc(f"simcc-k2-gauss-deconv{n}-64x64", deconvs=n)),
+            Row(f"heatmap, {up} (DARK)", "64x64", heatmap("heatmap-64x64"), "dark")]
+    g.experiments["upsampling"] = Experiment(
+        "upsampling", "Upsampling (deconvolution) layers", "Does SimCC need the deconvolution upsampling?",
+        "Removing the deconvs leaves SimCC's AP almost unchanged while saving much compute.", tuple(rows))
+
+    # 5. crowded scenes
+    rows = []
+    # The hard data (crowded=True, not clean). Crowded images hold ~6 people each, so on CPU 800 images for 16
+    # epochs give about the samples of the 64x64 runs above (~5,000 crops x 16), without curve points.
+    crowd = dict(crowded=True, synth_clean=False)
+    if cpu:
+        crowd.update(synth_train_images=800, epochs=base["epochs"] // 2, eval_epochs=())
+    for s in (("64x64", "128x128") if full else ("64x64",)):  # CPU: 64x64 only
+        hm = heatmap(f"heatmap-crowded-{s}", s, **crowd)
+        sc = simcc(f"simcc-k2-gauss-crowded-{s}", s, **crowd)
+        hm_paper, sc_paper = paper.CROWDPOSE_AP.get(s, (None, None))
+        # the paper's CrowdPose baseline is HRNet's heatmap with its standard post-processing (quarter offset)
+        rows += [Row("heatmap + quarter offset", s, hm, "quarter", hm_paper), Row("heatmap + DARK", s, hm, "dark"),
+                 Row("heatmap, no post-processing", s, hm, "none"),
+                 Row("SimCC (Gaussian, k=2)", s, sc, "default", sc_paper)]
+    g.experiments["crowded"] = Experiment(
+        "crowded", "Crowded scenes (CrowdPose-like)", "Does SimCC's advantage survive crowds and occlusion?",
+        "CrowdPose, HRNet-W32 at 64x64: heatmap 42.4 vs SimCC 46.5 AP.", tuple(rows))
+
+    # 6. backbone
+    rows = [Row("compact CNN, heatmap (DARK)", "64x64", heatmap("heatmap-64x64"), "dark"),
+            Row("compact CNN, heatmap, no post", "64x64", heatmap("heatmap-64x64"), "none"),
+            Row("compact CNN, SimCC", "64x64", simcc("simcc-k2-gauss-64x64")),
+            Row("Transformer, heatmap (DARK)", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "dark"),
+            Row("Transformer, heatmap, no post", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "none"),
+            Row("Transformer, SimCC", "64x64", simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"))]
+    if full:
+        rows += [Row("ResNet-50, heatmap (DARK)", "64x64", heatmap("r50-heatmap-64x64", backbone="resnet50"), "dark"),
+                 Row("ResNet-50, SimCC", "64x64", simcc("r50-simcc-k2-gauss-64x64", backbone="resnet50"))]
+    g.experiments["backbone"] = Experiment("backbone", "CNN or Transformer backbone",
+                                           "Does SimCC help both kinds of backbone?",
+                                           "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "
+                                           "backbones.", tuple(rows))
+    g.export = ("simcc-k2-gauss-64x64", "heatmap-64x64")
+    keep = MODE_EXPERIMENTS[mode]
+    g.experiments = {n: e for n, e in g.experiments.items() if n in keep}
+    needed = {r.run for e in g.experiments.values() for r in e.rows}
+    g.runs = {k: r for k, r in g.runs.items() if r.name in needed}
+    return g
+
+
+def _heatmap_deconvs(base: dict) -> int:
+    """Deconvolutions of the heatmap head the grid's base config builds (1 for the compact CNN at stride 4)."""
+    cfg = config_from_preset(None, **dict(base, codec="heatmap"))
+    return build_model(cfg.backbone, codec_for(cfg)).head.deconvs
+
+
+def _paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
+    """Per input size, the paper's AP averaged over its four backbones (heatmap+post, heatmap, SimCC)."""
+    out = {}
+    for s in ("64x64", "128x128", "256x192"):
+        rows = [v[s] for v in paper.RESOLUTION_AP.values()]
+        out[s] = tuple(round(sum(r[i] for r in rows) / len(rows), 1) for i in range(3))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Result files
+# ---------------------------------------------------------------------------------------------------
+def result_path(out_dir: Path, run: Run) -> Path:
+    """Where a finished run's result JSON lives."""
+    return Path(out_dir) / "results" / f"{run.key}.json"
+
+
+def model_path(out_dir: Path, run: Run) -> Path:
+    """Where an exported model of ``run`` lives (``out_dir/models/<run>-s<seed>.pt``)."""
+    return Path(out_dir) / "models" / f"{run.key}.pt"
+
+
+def load_results(out_dir: Path) -> dict[str, dict]:
+    """All finished result files under ``out_dir/results``, by run key."""
+    out = {}
+    for p in sorted((Path(out_dir) / "results").glob("*.json")):
+        with p.open() as f:
+            out[p.stem] = json.load(f)
+    return out

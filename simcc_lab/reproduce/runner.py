@@ -1,0 +1,308 @@
+"""The runner: trains and evaluates the runs of an experiment grid (:mod:`.experiments`), caches one result
+file per run, and the ``simcc-lab reproduce`` command that ends with the report (:mod:`.report`).
+
+Runs are executed once and cached as one result file each, written whole: a re-run skips finished runs and
+resumes interrupted ones from their last checkpoint.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing as mp
+import os
+import shlex
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import files
+from ..evaluation.oracle import codec_oracle
+from ..models import build_model, count_params_flops
+from ..training import engine
+from ..training.checkpoint import export_model, load_checkpoint
+from ..training.config import RUN_FIELDS, codec_for, config_from_preset, config_to_dict
+from . import report
+from .experiments import MODES, Grid, Run, build_grid, load_results, model_path, result_path
+
+Trainer = Callable[[Run, dict, Path], dict]
+
+
+def _export(src: Path, dst: Path, result: dict) -> None:
+    """Keep a small copy of a trained model beside the report (float16 weights, config, val metrics)."""
+    if src.is_file():
+        export_model(src, dst, metrics=result.get("metrics", {}))
+
+
+def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, only: tuple[str, ...] = (),
+             progress: Callable[[str], None] = print, work_dir: str | Path | None = None,
+             jobs: int = 1) -> dict[str, dict]:
+    """Execute the runs the selected experiments need; skip finished ones.
+
+    Args:
+        grid: from :func:`build_grid`.
+        out_dir: results go to ``out_dir/results/<run>.json``.
+        work_dir: checkpoints go to ``work_dir/<run>/`` (default ``out_dir/runs``).
+        trainer: ``trainer(run, config_overrides, run_dir) -> result dict`` (default: the real engine,
+            :func:`train_and_evaluate`). It must resume from ``run_dir`` when a checkpoint is there.
+        only: experiment names to run (default all).
+        jobs: runs trained at once, each in its own process (``trainer`` must then be picklable: a
+            module-level function). On CPU each run uses one thread and loads its own data (no loader
+            process), so jobs = cores uses the machine.
+    Returns: results by run key (finished ones, including those found on disk).
+    """
+    unknown = set(only) - set(grid.experiments)
+    if unknown:
+        raise ValueError(f"unknown experiment(s) {sorted(unknown)}; known: {list(grid.experiments)}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    names = tuple(only) or tuple(grid.experiments)
+    trainer = trainer or train_and_evaluate
+    out_dir = Path(out_dir)
+    work_dir = Path(work_dir) if work_dir is not None else out_dir / "runs"
+    runs = grid.runs_for(names)
+    results, todo = {}, []
+    for i, run in enumerate(runs, 1):
+        path = result_path(out_dir, run)
+        overrides = dict(grid.base, **run.config_overrides())
+        if path.exists():
+            with path.open() as f:
+                earlier = json.load(f)
+            changed = _changed_fields(earlier.get("overrides"), overrides)
+            if not changed:
+                results[run.key] = earlier
+                progress(f"[{i}/{len(runs)}] {run.key}: done earlier, skipped")
+                continue
+            # A result of another recipe is not this run's result: train again, keep the old file beside it.
+            _set_aside(path)
+            progress(f"[{i}/{len(runs)}] {run.key}: recipe changed ({', '.join(changed)}); earlier result kept "
+                     f"as {path.name}.stale")
+        run_dir = work_dir / run.key
+        changed = _changed_fields(_checkpoint_config(run_dir), _full_config(overrides))
+        if changed:  # resuming would continue a different recipe: start afresh, keep the old run
+            moved = _set_aside(run_dir)
+            progress(f"[{i}/{len(runs)}] {run.key}: checkpoint from another recipe ({', '.join(changed)}) "
+                     f"moved to {moved}")
+        todo.append((i, run, overrides, run_dir))
+
+    def finish(i, run, overrides, result, wall):
+        result = dict(result, run=run.name, key=run.key, seed=run.seed, overrides=_jsonable(overrides),
+                      wall_s=round(wall, 1))
+        files.write_json(result_path(out_dir, run), result)
+        results[run.key] = result
+        if run.name in grid.export and run.seed == grid.seeds[0]:
+            _export(work_dir / run.key / "last.pt", model_path(out_dir, run), result)
+        progress(f"[{i}/{len(runs)}] {run.key}: {_summary(result)} in {result['wall_s']:.0f} s")
+
+    if jobs == 1 or len(todo) <= 1:
+        for i, run, overrides, run_dir in todo:
+            progress(f"[{i}/{len(runs)}] {run.key}: training")
+            t0 = time.perf_counter()
+            finish(i, run, overrides, trainer(run, overrides, run_dir), time.perf_counter() - t0)
+        return results
+    _prepare_data({json.dumps(_data_fields(o), sort_keys=True): o for _, _, o, _ in todo}.values())
+    # Longest runs first (more pixels, more epochs), so that the last ones to start are short.
+    todo.sort(key=lambda t: -_cost(t[2]))
+    # On CPU, no loader process: with one run per core a loader would share the cores with the trainers
+    # (2 epochs of two runs side by side: 36 s with workers=0 vs 39 s with workers=1).
+    per_run = {} if torch.cuda.is_available() else {"workers": 0}
+    # spawn, not fork: a forked child would inherit the parent's torch thread pools and locks
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+        started = {}
+        for i, run, overrides, run_dir in todo:
+            progress(f"[{i}/{len(runs)}] {run.key}: queued")
+            started[pool.submit(_timed, trainer, run, dict(overrides, **per_run), run_dir)] = (i, run, overrides)
+        try:
+            for fut in cf.as_completed(started):
+                i, run, overrides = started[fut]
+                result, wall = fut.result()
+                finish(i, run, overrides, result, wall)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # finished runs are saved; the rest resume later
+            raise
+    return results
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when ``parent`` is gone (killed runners must not leave
+    orphans training in the background; Ctrl-C reaches the workers anyway). Checkpoints make it safe."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _timed(trainer: Trainer, run: Run, overrides: dict, run_dir: Path) -> tuple[dict, float]:
+    """``(trainer(...), wall seconds)``: what a worker process runs."""
+    t0 = time.perf_counter()
+    return trainer(run, overrides, run_dir), time.perf_counter() - t0
+
+
+def _cost(overrides: dict) -> float:
+    """Rough relative cost of a run: input pixels x epochs x people (crowded images hold ~6x the clean ones)."""
+    w, h = overrides.get("input_size", (64, 64))
+    people = overrides.get("synth_train_images", 1) * (6.0 if overrides.get("crowded") else 1.0)
+    heavy = 1.4 if overrides.get("codec") == "heatmap" or overrides.get("deconvs") else 1.0  # measured step times
+    return w * h * overrides.get("epochs", 1) * people * heavy
+
+
+_DATA_FIELDS = ("dataset", "synth_train_images", "synth_val_images", "synth_image_size", "crowded", "synth_clean",
+                "data_seed",
+                "cache_dir")
+
+
+def _data_fields(overrides: dict) -> dict:
+    return _jsonable({k: v for k, v in overrides.items() if k in _DATA_FIELDS})
+
+
+def _prepare_data(overrides_list) -> None:
+    """Generate each SynthPose data set once, before parallel runs (two processes would generate it twice)."""
+    for overrides in overrides_list:
+        cfg = config_from_preset(None, **overrides)
+        if cfg.dataset == "synthpose":
+            engine.data_paths(cfg)
+
+
+def _changed_fields(earlier: dict | None, now: dict) -> list[str]:
+    """Recipe fields whose values differ between an earlier run's overrides and the current ones."""
+    if earlier is None:
+        return []
+    now = _jsonable(now)
+    keys = (set(earlier) | set(now)) - RUN_FIELDS
+    return sorted(k for k in keys if earlier.get(k) != now.get(k))
+
+
+def _checkpoint_config(run_dir: Path) -> dict | None:
+    """The whole config stored in ``run_dir/last.pt``, or None when there is no checkpoint."""
+    ckpt = Path(run_dir) / "last.pt"
+    if not ckpt.is_file():
+        return None
+    return load_checkpoint(ckpt)["config"]
+
+
+def _full_config(overrides: dict) -> dict:
+    """Every TrainConfig field for ``overrides`` (defaults filled in), as stored in checkpoints."""
+    return config_to_dict(config_from_preset(None, **overrides))
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``path.stale`` (``.stale2``, ... when taken) so that nothing is lost."""
+    path = Path(path)
+    target, n = path.with_name(path.name + ".stale"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.stale{n}")
+    path.rename(target)
+    return target
+
+
+def _summary(result: dict) -> str:
+    return ", ".join(f"{v}: AP {m.get('AP', float('nan')):.3f}" for v, m in result.get("metrics", {}).items())
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def train_and_evaluate(run: Run, overrides: dict, run_dir: Path) -> dict:
+    """The real trainer: :func:`engine.fit` (resuming from ``run_dir``), then one evaluation per variant.
+
+    Returns ``{"metrics": {variant: {AP, AP50, ..., pixel_error}}, "per_person": {variant: lists of
+    ann_id, err_sum, count, oks}, "oracle": {variant: {AP, pixel_error}} (the codec alone on the same val
+    people), "params_m", "gflops", "train_images_per_s", "history"}``. Heatmap variants are decodings of
+    the same trained model.
+    """
+    # evaluation happens below, once per variant; during training only the last epoch is evaluated
+    cfg = config_from_preset(None, **dict(overrides, out_dir=str(run_dir), resume=True, eval_every=0))
+    history = engine.fit(cfg)
+    metrics, per_person, oracle = {}, {}, {}
+    val_file = engine.data_paths(cfg)["val"][0]
+    for variant in run.variants:
+        extra = {} if variant == "default" else {"refinement": variant}
+        m = engine.evaluate(cfg, progress=False, per_person=True, **extra)
+        per_person[variant] = m.pop("per_person", None)
+        metrics[variant] = {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}
+        # The codec's own floor on the same val people: encode the truth, decode it (no network).
+        o = codec_oracle(val_file, codec_for(cfg, refinement=extra.get("refinement")))
+        oracle[variant] = {"AP": float(o["AP"]), "pixel_error": float(o["mean_err_input_px"])}
+    out = {"metrics": metrics, "per_person": per_person, "oracle": oracle, "history": history,
+           "train_images_per_s": float(np.median([h["images_per_s"] for h in history])) if history else None}
+    try:  # compute figures are a nicety of the report; a model the counter cannot trace still has its AP
+        model = build_model(cfg.backbone, codec=codec_for(cfg), num_keypoints=17, deconvs=cfg.deconvs)
+        c = count_params_flops(model, cfg.input_size)
+        out["params_m"] = c["params"]["total"] / 1e6 if isinstance(c.get("params"), dict) else c.get("params_m")
+        out["gflops"] = c["gflops"]["total"] if isinstance(c.get("gflops"), dict) else c.get("gflops")
+    except Exception as err:  # noqa: BLE001 - reported, not hidden
+        out["compute_error"] = f"{type(err).__name__}: {err}"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+def register_cli(sub) -> None:
+    """``simcc-lab reproduce --mode quick|full [--only NAME] [--seeds 0,1] [--out reports]``."""
+    p = sub.add_parser("reproduce", help="run the paper's experiments on SynthPose and write the report")
+    p.add_argument("--mode", choices=MODES, default="quick",
+                   help="quick: SimCC vs heatmap at 64x64 (3 seeds) and 128x128, learning curves; 2 CPU cores, "
+                        "<= 30 min (measured time in reports/RUN.json). standard: quick plus the ablations (k, "
+                        "smoothing, upsampling, crowded, backbone; 3 seeds), hours on 2 cores. full: everything "
+                        "on a GPU with more data and 256x192. tiny: seconds (tests)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run one experiment (repeatable): resolution, curves, k, smoothing, upsampling, crowded, "
+                        "backbone")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2; 0 in tiny mode)")
+    p.add_argument("--out", default=None,
+                   help="report, figures, results/*.json and models/ go here (default reports/ in quick mode, "
+                        "reports/MODE/ otherwise)")
+    p.add_argument("--work-dir", default=None, help="checkpoints (default runs/reproduce-MODE, git-ignored)")
+    p.add_argument("--jobs", type=int, default=0,
+                   help="runs trained at once, one process each (default: 1 with a GPU, else the CPU count, <= 4)")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: write the report from the result files already in --out")
+    p.set_defaults(func=_cli_reproduce)
+
+
+def default_jobs() -> int:
+    """Runs at once: 1 on a GPU (one run fills it), else one per CPU core up to 4 (each run then uses one
+    thread and loads its own data)."""
+    if torch.cuda.is_available():
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _cli_reproduce(args) -> int:
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    if args.out is None:
+        args.out = "reports" if args.mode == "quick" else f"reports/{args.mode}"
+    grid = build_grid(args.mode, seeds)
+    t0 = time.perf_counter()
+    if args.report_only:
+        keys = {r.key for r in grid.runs.values()}
+        results = {k: v for k, v in load_results(args.out).items() if k in keys}
+        print(f"{len(results)} of {len(keys)} runs have results in {args.out}/results")
+    else:
+        results = run_grid(grid, args.out, only=tuple(args.only), jobs=args.jobs or default_jobs(),
+                           work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
+    command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
+        else f"simcc-lab reproduce --mode {args.mode}"
+    run_file, recorded = Path(args.out) / "RUN.json", None
+    if args.report_only:
+        wall = None
+        if run_file.is_file():  # the invocation that trained: its command and wall time, not ours
+            with run_file.open() as f:
+                recorded = json.load(f)
+    else:
+        wall = time.perf_counter() - t0
+        files.write_json(run_file, dict(command=command, wall_s=round(wall, 1), runs=len(results),
+                                     jobs=args.jobs or default_jobs(), only=list(args.only)))
+    path = report.write_report(grid, results, args.out, command, wall, only=tuple(args.only), recorded=recorded)
+    print(f"report: {path}")
+    return 0
