@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from simcc_lab.arguments import parse_size
-from simcc_lab.data.coco import TopDownDataset
+from simcc_lab.data.topdown import TopDownDataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = Path(os.environ.get("SIMCC_LAB_SHARED", ROOT.parent / "shared")) / "data" / "coco_val2017_sample"

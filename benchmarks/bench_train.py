@@ -23,7 +23,7 @@ import torch
 from simcc_lab.training import distributed as D
 from simcc_lab.arguments import parse_size
 from simcc_lab.training.config import build_augment, codec_for, config_from_preset
-from simcc_lab.data.coco import TopDownDataset
+from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.data.crops import CropCache
 from simcc_lab.data.synthetic import ensure_dataset
 from simcc_lab.training.losses import build_loss

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from simcc_lab.data.coco import TopDownDataset, denormalize  # noqa: E402
+from simcc_lab.data.topdown import TopDownDataset, denormalize  # noqa: E402
 from simcc_lab.io import save_figure  # noqa: E402
 from simcc_lab.plots import draw_skeleton  # noqa: E402
 from simcc_lab.transforms import AugmentConfig, affine_points, get_affine  # noqa: E402

@@ -64,7 +64,7 @@ for k in (1, 1.5, 2, 3):
 
 # %%
 from simcc_lab.data.synthetic import ensure_dataset
-from simcc_lab.data.coco import TopDownDataset, denormalize
+from simcc_lab.data.topdown import TopDownDataset, denormalize
 val_json, val_dir = ensure_dataset(name="lesson01", num_train=1, num_val=4, seed=0, progress=False)["val"]
 item = TopDownDataset(val_json, val_dir, input_size=(64, 64), codec=None)[8]
 crop, kpts, vis = denormalize(item["image"]), item["meta"]["kpts_input"], item["meta"]["visible"]

@@ -139,7 +139,7 @@ plots.plain_log_ticks(fig)  # 1, 3, 10 rather than matplotlib's "3x10^0"
 # %%
 # NBVAL_CHECK_OUTPUT
 from simcc_lab.evaluation import oracle
-from simcc_lab.data.coco import TopDownDataset
+from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.data.synthetic import ensure_dataset
 from simcc_lab.keypoints import COCO17
 n_val = 40 if FAST else 400  # SynthPose validation images

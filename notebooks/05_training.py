@@ -69,7 +69,7 @@ plots.history_figure({name: ck["history"] for name, ck in saved.items()})
 
 # %%
 from simcc_lab.data.synthetic import ensure_dataset
-from simcc_lab.data.coco import TopDownDataset
+from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.training.config import codec_for
 n_val = 40 if FAST else 200
 val_json, val_dir = ensure_dataset(name=f"lesson05-clean-val{n_val}", num_train=1, num_val=n_val, seed=0,
@@ -92,7 +92,7 @@ for name, (model, cfg, codec) in models.items():
 # where the model hesitates (often a hidden or mirrored limb).
 
 # %%
-from simcc_lab.data.coco import denormalize
+from simcc_lab.data.topdown import denormalize
 model, cfg, codec = models["simcc"]
 batch = [vals["simcc"][i] for i in range(5)]
 images = torch.stack([b["image"] for b in batch])

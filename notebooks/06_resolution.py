@@ -49,7 +49,7 @@ for s in ("64x64", "128x128", "256x192"):
 # Each of our cells is the mean +- standard deviation over training seeds (3 at 64x64, 1 at 128x128). The verdict
 # lines use a stricter rule than "the mean is higher": a difference counts only when the 95 % bootstrap interval
 # of the paired per-person OKS difference (the same validation people scored by both models) excludes 0 and every
-# seed's AP difference has the same sign (`simcc_lab/paired.py`).
+# seed's AP difference has the same sign (`simcc_lab/reproduce/paired.py`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

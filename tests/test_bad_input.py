@@ -12,7 +12,8 @@ import pytest
 from simcc_lab.evaluation import coco as ev
 from simcc_lab.cli import main
 from simcc_lab.codecs import SimCCCodec
-from simcc_lab.data.coco import AREA_FROM_BOX, TopDownDataset, load_annotations, load_detections
+from simcc_lab.data.coco import AREA_FROM_BOX, load_annotations, load_detections
+from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.keypoints import COCO17, COCO17_LIMBS, CROWDPOSE14
 from simcc_lab.codecs import build_codec
 from simcc_lab.evaluation.oracle import codec_oracle

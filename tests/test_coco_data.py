@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from simcc_lab.data.coco import TopDownDataset, coco_paths, denormalize, load_annotations
+from simcc_lab.data.coco import coco_paths, load_annotations
+from simcc_lab.data.topdown import TopDownDataset, denormalize
 from simcc_lab.keypoints import COCO17, CROWDPOSE14
 from simcc_lab.data.transforms import NO_AUGMENT, AugmentConfig, inverse_keypoints
 

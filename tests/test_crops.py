@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
-from simcc_lab.data.coco import TopDownDataset
+from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.data.crops import CropCache, context_for
 from simcc_lab.data.synthetic import ensure_dataset, generate, render_scene
 from simcc_lab.data.transforms import AugmentConfig

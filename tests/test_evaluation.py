@@ -1,4 +1,4 @@
-"""evaluation.py and oracle.py: COCOeval numbers on real data, rescoring, OKS-NMS, PCK, the codec oracle."""
+"""evaluation/coco.py and evaluation/oracle.py: COCOeval numbers on real data, rescoring, OKS-NMS, PCK, the codec oracle."""
 from __future__ import annotations
 
 import json

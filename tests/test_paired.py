@@ -1,4 +1,4 @@
-"""Paired differences over seeds and val people (simcc_lab/paired.py)."""
+"""Paired differences over seeds and val people (simcc_lab/reproduce/paired.py)."""
 from __future__ import annotations
 
 import numpy as np

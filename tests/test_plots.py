@@ -1,4 +1,4 @@
-"""plots.py: every function returns a Figure (no pyplot), and the numbers it attaches are the right ones."""
+"""lessons/plots.py: every function returns a Figure (no pyplot), and the numbers it attaches are the right ones."""
 from __future__ import annotations
 
 import matplotlib

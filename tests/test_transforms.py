@@ -1,4 +1,4 @@
-"""transforms.py: box -> centre/scale, affine crops in the integer-centre convention, augmentation."""
+"""data/transforms.py: box -> centre/scale, affine crops in the integer-centre convention, augmentation."""
 from __future__ import annotations
 
 import numpy as np

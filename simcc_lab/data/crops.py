@@ -28,7 +28,8 @@ from PIL import Image
 from .transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, random_centre_scale,
                           warp_image)
 from ..codecs import size_pair
-from .coco import IMAGENET_MEAN, IMAGENET_STD, check_codec_size, load_annotations
+from .coco import load_annotations
+from .topdown import IMAGENET_MEAN, IMAGENET_STD, check_codec_size
 
 __all__ = ["CropCache", "collate_batch", "context_for"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..codecs import HeatmapCodec, SimCCCodec
+from ..codecs import REFINEMENTS, HeatmapCodec, SimCCCodec
 from ..keypoints import COCO17, SkeletonSpec
 from ..training.losses import SimCCKLLoss
 
@@ -222,7 +222,7 @@ def refinement_figure(x: float = 30.3, input_size=(64, 64), stride: int = 4, sig
     ax.plot(fine, np.exp(-((fine / stride - centre) ** 2) / (2 * sigma**2)), color="0.75", lw=1, zorder=0)
     ax.axvline(x, color="k", lw=1.5, label=f"true x = {x:.2f}")
     fig.decoded = {}
-    for ref, color in (("none", "tab:red"), ("quarter", "tab:orange"), ("dark", "tab:green")):
+    for ref, color in zip(REFINEMENTS, ("tab:red", "tab:orange", "tab:green")):  # none, quarter, dark
         codec = HeatmapCodec(input_size, refinement=ref, **base)
         dec = float(codec.decode(hm[None, None])[0][0, 0, 0])
         name = "argmax" if ref == "none" else ref
@@ -501,13 +501,17 @@ def representations_figure(x: float = 20.3, width: int = 64, stride: int = 4, hm
     return fig
 
 
-def _box(ax, xy, w, h, text, color="#dbe9f6", edge="tab:blue", ls="-", fontsize=8.5):
-    """A rounded box with centred text on a diagram Axes; returns its (left, right, centre y) anchors."""
+def _box(ax, rect, text, **style):
+    """A rounded box ``rect`` (x, y, w, h) with centred text on a diagram Axes; ``style``: ``color`` (fill),
+    ``edge``, ``ls``, ``fontsize``. Returns its (left, right, centre y) anchors."""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch(xy, w, h, boxstyle="round,pad=0.05", fc=color, ec=edge, ls=ls, lw=1.2))
-    ax.text(xy[0] + w / 2, xy[1] + h / 2, text, ha="center", va="center", fontsize=fontsize)
-    return (xy[0], xy[0] + w, xy[1] + h / 2)
+    style = dict(dict(color="#dbe9f6", edge="tab:blue", ls="-", fontsize=8.5), **style)
+    x, y, w, h = rect
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05", fc=style["color"], ec=style["edge"],
+                                ls=style["ls"], lw=1.2))
+    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=style["fontsize"])
+    return (x, x + w, y + h / 2)
 
 
 def _arrow(ax, start, end, color="k", ls="-"):
@@ -538,14 +542,14 @@ def architecture_figure(input_size=(192, 256), k: float = 2.0, num_keypoints: in
     ax.set_axis_off()
     fig.shapes = {"features": (feature_channels, fh, fw), "flat": (K, fh * fw), "x_logits": (K, nx),
                   "y_logits": (K, ny), "heatmaps": (K, h // heatmap_stride, w // heatmap_stride)}
-    img = _box(ax, (0.1, 3.0), 1.5, 1.4, f"image\n3 x {h} x {w}", color="#eeeeee", edge="0.3")
-    bb = _box(ax, (2.2, 3.0), 1.7, 1.4, f"backbone\n(ResNet, HRNet,\nTransformer)\nstride {feature_stride}",
+    img = _box(ax, (0.1, 3.0, 1.5, 1.4), f"image\n3 x {h} x {w}", color="#eeeeee", edge="0.3")
+    bb = _box(ax, (2.2, 3.0, 1.7, 1.4), f"backbone\n(ResNet, HRNet,\nTransformer)\nstride {feature_stride}",
               color="#fde8d0", edge="tab:orange")
-    ft = _box(ax, (4.5, 3.0), 1.6, 1.4, f"features\n{feature_channels} x {fh} x {fw}", color="#fde8d0",
+    ft = _box(ax, (4.5, 3.0, 1.6, 1.4), f"features\n{feature_channels} x {fh} x {fw}", color="#fde8d0",
               edge="tab:orange")
-    fl = _box(ax, (6.7, 3.0), 1.7, 1.4, f"1x1 conv: {K} maps\nflatten\n{K} x {fh * fw}")
-    hx = _box(ax, (9.0, 4.3), 1.9, 1.1, f"Linear({fh * fw}, {nx})\nx head: {K} x {nx}")
-    hy = _box(ax, (9.0, 2.0), 1.9, 1.1, f"Linear({fh * fw}, {ny})\ny head: {K} x {ny}")
+    fl = _box(ax, (6.7, 3.0, 1.7, 1.4), f"1x1 conv: {K} maps\nflatten\n{K} x {fh * fw}")
+    hx = _box(ax, (9.0, 4.3, 1.9, 1.1), f"Linear({fh * fw}, {nx})\nx head: {K} x {nx}")
+    hy = _box(ax, (9.0, 2.0, 1.9, 1.1), f"Linear({fh * fw}, {ny})\ny head: {K} x {ny}")
     for a_, b_ in ((img, bb), (bb, ft), (ft, fl)):
         _arrow(ax, (a_[1], a_[2]), (b_[0], b_[2]))
     _arrow(ax, (fl[1], fl[2]), (hx[0], hx[2]))
@@ -559,14 +563,14 @@ def architecture_figure(input_size=(192, 256), k: float = 2.0, num_keypoints: in
         ax.text(x0 + 0.8, y0 - 0.12, f"softmax: p({name}) over {n} bins", ha="center", va="top", fontsize=7.5)
         _arrow(ax, (head[1], head[2]), (x0, y0 + 0.55))
         _arrow(ax, (x0 + 1.6, y0 + 0.55), (13.9, 3.7))
-    _box(ax, (13.9, 3.1), 1.5, 1.2, f"decode\nargmax / k\n(x, y) input px", color="#e3f4e3", edge="tab:green")
+    _box(ax, (13.9, 3.1, 1.5, 1.2), f"decode\nargmax / k\n(x, y) input px", color="#e3f4e3", edge="tab:green")
     # the heatmap branch for comparison
-    hm = _box(ax, (6.7, 0.0), 4.2, 1.5, f"heatmap head (SimpleBaseline), for comparison:\n3 deconvs "
+    hm = _box(ax, (6.7, 0.0, 4.2, 1.5), f"heatmap head (SimpleBaseline), for comparison:\n3 deconvs "
               f"({deconv_channels} ch) to stride {heatmap_stride}, 1x1 conv\n"
               f"-> {K} x {h // heatmap_stride} x {w // heatmap_stride} heatmaps", color="#f2f2f2", edge="0.5",
               ls="--", fontsize=8)
     _arrow(ax, ((ft[0] + ft[1]) / 2, 3.0), (hm[0], hm[2]), color="0.5", ls="--")
-    dec = _box(ax, (11.5, 0.0), 3.9, 1.5, f"decode: 2-D argmax x {heatmap_stride}\n(+ quarter offset or DARK)",
+    dec = _box(ax, (11.5, 0.0, 3.9, 1.5), f"decode: 2-D argmax x {heatmap_stride}\n(+ quarter offset or DARK)",
                color="#f2f2f2", edge="0.5", ls="--", fontsize=8)
     _arrow(ax, (hm[1], hm[2]), (dec[0], dec[2]), color="0.5", ls="--")
     ax.text(0.1, 6.1, f"SimCC at input {h}x{w} (H x W), k = {k:g}: each keypoint's feature map is flattened and "

@@ -55,13 +55,21 @@ class Run:
 
 @dataclass(frozen=True)
 class Row:
-    """One line of an experiment's table: ``label`` at ``group`` (e.g. an input size) from run/variant."""
+    """One line of an experiment's table: ``label`` at ``group`` (e.g. an input size) from run/variant.
+
+    ``id`` names the row for the verdict rules (report.py), which find rows by (id, group): labels are for
+    readers and may change freely."""
 
     label: str
     group: str
     run: str
     variant: str = "default"
     paper: float | None = None  # the paper's number for this cell, when it has one
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError(f"row {self.label!r} needs an id")
 
 
 @dataclass(frozen=True)
@@ -164,8 +172,10 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     for s in sizes:
         hm, sc = heatmap(f"heatmap-{s}", s), simcc(f"simcc-k2-gauss-{s}", s)
         post, none, simcc_ap = paper_ap[s]
-        rows += [Row("heatmap + quarter offset", s, hm, "quarter", post), Row("heatmap, no post-processing", s, hm, "none", none),
-                 Row("heatmap + DARK", s, hm, "dark"), Row("SimCC (Gaussian, k=2)", s, sc, "default", simcc_ap)]
+        rows += [Row("heatmap + quarter offset", s, hm, "quarter", post, id="heatmap-quarter"),
+                 Row("heatmap, no post-processing", s, hm, "none", none, id="heatmap-none"),
+                 Row("heatmap + DARK", s, hm, "dark", id="heatmap-dark"),
+                 Row("SimCC (Gaussian, k=2)", s, sc, "default", simcc_ap, id="simcc")]
     g.experiments["resolution"] = Experiment(
         "resolution", "Heatmap vs SimCC across input sizes",
         "Does SimCC beat heatmaps most at low resolution, and do heatmaps need post-processing there?",
@@ -178,23 +188,25 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
         "curves", "Learning curves at 64x64", "Where does the heatmap's quantisation floor start to bite?",
         "Heatmap accuracy is capped by its quantisation error at low resolution; SimCC's floor is ~8x lower "
         "(lesson 02), so it keeps improving where the heatmap stalls.",
-        (Row("SimCC (Gaussian, k=2)", "64x64", sc), Row("heatmap, no post-processing", "64x64", hm, "none"),
-         Row("heatmap + quarter offset", "64x64", hm, "quarter"), Row("heatmap + DARK", "64x64", hm, "dark")))
+        (Row("SimCC (Gaussian, k=2)", "64x64", sc, id="simcc"),
+         Row("heatmap, no post-processing", "64x64", hm, "none", id="heatmap-none"),
+         Row("heatmap + quarter offset", "64x64", hm, "quarter", id="heatmap-quarter"),
+         Row("heatmap + DARK", "64x64", hm, "dark", id="heatmap-dark")))
 
     # 2. splitting factor k
     ks = (1.0, 2.0, 3.0, 4.0)
     k_sizes = ("64x64", "128x128") if full else ("64x64",)
-    rows = [Row(f"k={k:g}", s, simcc(f"simcc-k2-gauss-{s}", s) if k == 2.0 else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k))
-            for s in k_sizes for k in ks]
+    rows = [Row(f"k={k:g}", s, simcc(f"simcc-k2-gauss-{s}", s) if k == 2.0 else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k),
+                id=f"k={k:g}") for s in k_sizes for k in ks]
     g.experiments["k"] = Experiment("k", "Splitting factor k", "How many bins per pixel?",
                                     "Larger k lowers quantisation error but is harder to train (k=3 chosen at 64x64).",
                                     tuple(rows))
 
     # 3. label smoothing
-    rows = [Row("Gaussian", "64x64", simcc("simcc-k2-gauss-64x64")),
-            Row("Laplace", "64x64", simcc("simcc-k2-laplace-64x64", smoothing="laplace")),
-            Row("equal (eps 0.1)", "64x64", simcc("simcc-k2-equal-64x64", smoothing="equal", eps=0.1)),
-            Row("none (one-hot)", "64x64", simcc("simcc-k2-none-64x64", smoothing="none"))]
+    rows = [Row("Gaussian", "64x64", simcc("simcc-k2-gauss-64x64"), id="gaussian"),
+            Row("Laplace", "64x64", simcc("simcc-k2-laplace-64x64", smoothing="laplace"), id="laplace"),
+            Row("equal (eps 0.1)", "64x64", simcc("simcc-k2-equal-64x64", smoothing="equal", eps=0.1), id="equal"),
+            Row("none (one-hot)", "64x64", simcc("simcc-k2-none-64x64", smoothing="none"), id="none")]
     g.experiments["smoothing"] = Experiment("smoothing", "Label smoothing", "Which label shape trains best?",
                                             "Gaussian / Laplace > equal > none.", tuple(rows))
 
@@ -203,9 +215,10 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     # three would upsample 8x8 features to 64x64 maps (stride 1): 2550 s on one core, ~10x a plain run.
     n = _heatmap_deconvs(base)
     up = f"{n} deconv{'s' if n > 1 else ''}"
-    rows = [Row("SimCC, no deconv", "64x64", simcc("simcc-k2-gauss-64x64")),
-            Row(f"SimCC + {up} (as the heatmap head)", "64x64", simcc(f"simcc-k2-gauss-deconv{n}-64x64", deconvs=n)),
-            Row(f"heatmap, {up} (DARK)", "64x64", heatmap("heatmap-64x64"), "dark")]
+    rows = [Row("SimCC, no deconv", "64x64", simcc("simcc-k2-gauss-64x64"), id="simcc"),
+            Row(f"SimCC + {up} (as the heatmap head)", "64x64", simcc(f"simcc-k2-gauss-deconv{n}-64x64", deconvs=n),
+                id="simcc-deconv"),
+            Row(f"heatmap, {up} (DARK)", "64x64", heatmap("heatmap-64x64"), "dark", id="heatmap-dark")]
     g.experiments["upsampling"] = Experiment(
         "upsampling", "Upsampling (deconvolution) layers", "Does SimCC need the deconvolution upsampling?",
         "Removing the deconvs leaves SimCC's AP almost unchanged while saving much compute.", tuple(rows))
@@ -222,23 +235,29 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
         sc = simcc(f"simcc-k2-gauss-crowded-{s}", s, **crowd)
         hm_paper, sc_paper = paper.CROWDPOSE_AP.get(s, (None, None))
         # the paper's CrowdPose baseline is HRNet's heatmap with its standard post-processing (quarter offset)
-        rows += [Row("heatmap + quarter offset", s, hm, "quarter", hm_paper), Row("heatmap + DARK", s, hm, "dark"),
-                 Row("heatmap, no post-processing", s, hm, "none"),
-                 Row("SimCC (Gaussian, k=2)", s, sc, "default", sc_paper)]
+        rows += [Row("heatmap + quarter offset", s, hm, "quarter", hm_paper, id="heatmap-quarter"),
+                 Row("heatmap + DARK", s, hm, "dark", id="heatmap-dark"),
+                 Row("heatmap, no post-processing", s, hm, "none", id="heatmap-none"),
+                 Row("SimCC (Gaussian, k=2)", s, sc, "default", sc_paper, id="simcc")]
     g.experiments["crowded"] = Experiment(
         "crowded", "Crowded scenes (CrowdPose-like)", "Does SimCC's advantage survive crowds and occlusion?",
         "CrowdPose, HRNet-W32 at 64x64: heatmap 42.4 vs SimCC 46.5 AP.", tuple(rows))
 
     # 6. backbone
-    rows = [Row("compact CNN, heatmap (DARK)", "64x64", heatmap("heatmap-64x64"), "dark"),
-            Row("compact CNN, heatmap, no post", "64x64", heatmap("heatmap-64x64"), "none"),
-            Row("compact CNN, SimCC", "64x64", simcc("simcc-k2-gauss-64x64")),
-            Row("Transformer, heatmap (DARK)", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "dark"),
-            Row("Transformer, heatmap, no post", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "none"),
-            Row("Transformer, SimCC", "64x64", simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"))]
+    rows = [Row("compact CNN, heatmap (DARK)", "64x64", heatmap("heatmap-64x64"), "dark", id="compact-heatmap-dark"),
+            Row("compact CNN, heatmap, no post", "64x64", heatmap("heatmap-64x64"), "none", id="compact-heatmap-none"),
+            Row("compact CNN, SimCC", "64x64", simcc("simcc-k2-gauss-64x64"), id="compact-simcc"),
+            Row("Transformer, heatmap (DARK)", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "dark",
+                id="transformer-heatmap-dark"),
+            Row("Transformer, heatmap, no post", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "none",
+                id="transformer-heatmap-none"),
+            Row("Transformer, SimCC", "64x64", simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"),
+                id="transformer-simcc")]
     if full:
-        rows += [Row("ResNet-50, heatmap (DARK)", "64x64", heatmap("r50-heatmap-64x64", backbone="resnet50"), "dark"),
-                 Row("ResNet-50, SimCC", "64x64", simcc("r50-simcc-k2-gauss-64x64", backbone="resnet50"))]
+        rows += [Row("ResNet-50, heatmap (DARK)", "64x64", heatmap("r50-heatmap-64x64", backbone="resnet50"), "dark",
+                     id="resnet50-heatmap-dark"),
+                 Row("ResNet-50, SimCC", "64x64", simcc("r50-simcc-k2-gauss-64x64", backbone="resnet50"),
+                     id="resnet50-simcc")]
     g.experiments["backbone"] = Experiment("backbone", "CNN or Transformer backbone",
                                            "Does SimCC help both kinds of backbone?",
                                            "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "

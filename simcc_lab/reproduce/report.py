@@ -81,15 +81,14 @@ def _verdict(parts: list[tuple[bool, bool]]) -> str:
 
 
 def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(claim part, verdict, evidence) for ``exp``; the rule of each experiment is in its branch."""
-    def get(label, group):
-        for r in exp.rows:
-            if r.label == label and r.group == group:
-                return cell(results, r.run, r.variant, exp.metric)
-        return Cell(float("nan"), float("nan"), 0)
+    """(claim part, verdict, evidence) for ``exp``; the rule of each experiment is in its branch. Rows are
+    found by their ids (:class:`~simcc_lab.reproduce.experiments.Row`), never by their display labels."""
+    def row(row_id, group) -> Row | None:
+        return next((r for r in exp.rows if r.id == row_id and r.group == group), None)
 
-    def row(label, group) -> Row | None:
-        return next((r for r in exp.rows if r.label == label and r.group == group), None)
+    def get(row_id, group):
+        r = row(row_id, group)
+        return cell(results, r.run, r.variant, exp.metric) if r else Cell(float("nan"), float("nan"), 0)
 
     def compare(part, a_rows, b_rows, la, lb):
         """A vs B (lists of rows; several rows are pooled): paired interval when per-person data exist."""
@@ -120,8 +119,7 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
             return [note]
         return verdicts(dataclasses.replace(exp, rows=complete), results) + [note]
     if exp.name == "resolution":
-        sc, none, quarter, dark = ("SimCC (Gaussian, k=2)", "heatmap, no post-processing", "heatmap + quarter offset",
-                                   "heatmap + DARK")
+        sc, none, quarter, dark = "simcc", "heatmap-none", "heatmap-quarter", "heatmap-dark"
         g = groups[0]
         out.append(compare(f"SimCC beats heatmap without post-processing at {g}", [row(sc, g)], [row(none, g)],
                            "SimCC", "heatmap"))
@@ -144,26 +142,27 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
         out += _curve_verdicts(exp, results)
     elif exp.name == "k":
         for g in groups:
-            cells = {r.label: get(r.label, g) for r in exp.rows if r.group == g}
-            best = max((lab for lab in cells if lab != "k=1"), key=lambda lab: cells[lab].mean)
-            part, v, ev = compare(f"k > 1 beats k = 1 at {g} (best: {best})", [row(best, g)], [row("k=1", g)],
-                                  best, "k=1")
-            out.append((part, v, ", ".join(f"{lab}: {c}" for lab, c in cells.items()) + f"; {best} - k=1: {ev}"))
+            labels = {r.id: r.label for r in exp.rows if r.group == g}
+            cells = {i: get(i, g) for i in labels}
+            best = max((i for i in cells if i != "k=1"), key=lambda i: cells[i].mean)
+            part, v, ev = compare(f"k > 1 beats k = 1 at {g} (best: {labels[best]})", [row(best, g)],
+                                  [row("k=1", g)], labels[best], "k=1")
+            out.append((part, v, ", ".join(f"{labels[i]}: {c}" for i, c in cells.items())
+                        + f"; {labels[best]} - k=1: {ev}"))
     elif exp.name == "smoothing":
         g = groups[0]
-        ga, la, eq, no = (get(x, g) for x in ("Gaussian", "Laplace", "equal (eps 0.1)", "none (one-hot)"))
+        ga, la, eq, no = (get(x, g) for x in ("gaussian", "laplace", "equal", "none"))
         soft = ga if ga.mean >= la.mean else la
         parts = [(min(ga.mean, la.mean) > eq.mean, _counts(Cell(min(ga.mean, la.mean), 0, 1), eq)),
                  (eq.mean > no.mean, _counts(eq, no))]
         out.append(("Gaussian / Laplace > equal > none", _verdict(parts),
                     f"Gaussian {ga}, Laplace {la}, equal {eq}, none {no}"))
-        best = "Gaussian" if soft is ga else "Laplace"
-        out.append(compare("the best distribution label beats one-hot", [row(best, g)], [row("none (one-hot)", g)],
-                           best, "none"))
+        best = "gaussian" if soft is ga else "laplace"
+        out.append(compare("the best distribution label beats one-hot", [row(best, g)], [row("none", g)],
+                           "Gaussian" if soft is ga else "Laplace", "none"))
     elif exp.name == "upsampling":
         g = groups[0]
-        up = next(r.label for r in exp.rows if r.label.startswith("SimCC +"))
-        a, b = get("SimCC, no deconv", g), get(up, g)
+        a, b = get("simcc", g), get("simcc-deconv", g)
         ok = a.n > 0 and b.n > 0
         close = ok and abs(a.mean - b.mean) <= MARGIN_AP
         out.append(("SimCC's AP is almost unchanged without deconvs",
@@ -172,16 +171,15 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
     elif exp.name == "crowded":
         for g in groups:
             out.append(compare(f"SimCC beats heatmap + quarter offset in crowded scenes at {g} (the paper's "
-                               "comparison)", [row("SimCC (Gaussian, k=2)", g)], [row("heatmap + quarter offset", g)],
-                               "SimCC", "heatmap+quarter"))
-            out.append(compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", [row("SimCC (Gaussian, k=2)", g)],
-                               [row("heatmap + DARK", g)], "SimCC", "heatmap+DARK"))
+                               "comparison)", [row("simcc", g)], [row("heatmap-quarter", g)], "SimCC", "heatmap+quarter"))
+            out.append(compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", [row("simcc", g)],
+                               [row("heatmap-dark", g)], "SimCC", "heatmap+DARK"))
     elif exp.name == "backbone":
-        for bb in ("compact CNN", "Transformer", "ResNet-50"):
-            a = get(f"{bb}, SimCC", "64x64")
+        for bb, key in (("compact CNN", "compact"), ("Transformer", "transformer"), ("ResNet-50", "resnet50")):
+            a = get(f"{key}-simcc", "64x64")
             if a.n:
-                out.append(compare(f"{bb}: SimCC beats heatmap + DARK at 64x64", [row(f"{bb}, SimCC", "64x64")],
-                                   [row(f"{bb}, heatmap (DARK)", "64x64")], "SimCC", "heatmap+DARK"))
+                out.append(compare(f"{bb}: SimCC beats heatmap + DARK at 64x64", [row(f"{key}-simcc", "64x64")],
+                                   [row(f"{key}-heatmap-dark", "64x64")], "SimCC", "heatmap+DARK"))
     return out
 
 
@@ -242,7 +240,7 @@ def oracle_floor(results: dict[str, dict], row: Row, metric: str = "pixel_error"
 
 def _curve_verdicts(exp: Experiment, results) -> list[tuple[str, str, str]]:
     """Over the last doubling of samples, does the heatmap (argmax) stall near its floor while SimCC improves?"""
-    sc, hm = exp.rows[0], exp.rows[1]
+    sc, hm = (next(r for r in exp.rows if r.id == i) for i in ("simcc", "heatmap-none"))
     pts = {r.label: curve_points(results, r) for r in (sc, hm)}
     if any(len(p) < 2 for p in pts.values()):
         return [("learning curves", "not run", "fewer than two curve points")]

@@ -33,7 +33,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from ..codecs import REFINEMENTS
-from ..data.coco import TopDownDataset, coco_paths
+from ..data.coco import coco_paths
+from ..data.topdown import TopDownDataset
 from ..data.crops import CropCache
 from ..data.synthetic import ensure_dataset
 from ..files import write_json
