@@ -13,7 +13,7 @@ Setting: 64 people x 17 keypoints at 256x192 (``input_size=(192, 256)``), k = 2,
   checked to produce the same labels;
 * heatmap decode with DARK of 64 x 17 maps of 64x48 (stride 4, unbiased Gaussians plus noise), as a
   ratio to the SimCC encode above (target <= 8x: MMPose 1.x takes ~46 ms here, ~25x SimCC's encode),
-  beside the whole-map blur it replaces (``HeatmapCodec._dark_dense``) and the quarter offset.
+  beside the whole-map blur it replaces (``codecs.refinement.dark_dense``) and the quarter offset.
 
 Everything is measured twice in one run: with glibc's default allocator settings, where large freed
 blocks often go back to the OS and each call page-faults its outputs in afresh (noisy, allocator-bound),
@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from simcc_lab.codecs import HeatmapCodec, SimCCCodec
+from simcc_lab.codecs.refinement import dark_dense
 
 
 def timings_ms(fn, repeats: int, sync=lambda: None) -> tuple[float, float]:
@@ -85,7 +86,7 @@ def dark_timings(kpts: np.ndarray, repeats: int, device: str, sync) -> tuple:
         t = torch.as_tensor(maps, device=device).reshape(-1, *maps.shape[-2:])
         idx = t.reshape(len(t), -1).argmax(-1)
         w = maps.shape[-1]
-        return dark._dark_dense(t, (idx % w).double(), torch.div(idx, w, rounding_mode="floor").double())
+        return dark_dense(t, (idx % w).double(), torch.div(idx, w, rounding_mode="floor").double(), dark.blur_kernel)
 
     return (timings_ms(lambda: dark.decode(hm), repeats, sync), timings_ms(dense, max(repeats // 10, 3), sync),
             timings_ms(lambda: quarter.decode(hm), repeats, sync))

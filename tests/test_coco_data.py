@@ -27,6 +27,10 @@ class _Targets(NamedTuple):
     y: np.ndarray
     weights: np.ndarray
 
+    @property
+    def targets(self):  # the codec protocol: targets by name (simcc_lab.codecs.base.Codec)
+        return (self.x, self.y)
+
 
 class StubCodec:
     """A minimal codec (one-hot bins at k=1): the dataset must work with any encode()."""

@@ -169,6 +169,10 @@ class _Exact(NamedTuple):
     kpts: np.ndarray
     weights: np.ndarray
 
+    @property
+    def targets(self):  # the codec protocol: targets by name (simcc_lab.codecs.base.Codec)
+        return (self.kpts,)
+
 
 class ExactCodec:
     """Keeps coordinates as they are: the oracle must then lose nothing."""

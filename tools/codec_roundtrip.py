@@ -18,7 +18,7 @@ from simcc_lab.codecs import HeatmapCodec, SimCCCodec
 SETTINGS = {
     **{f"simcc k={k} {sm} {centre} {conv}": (SimCCCodec, dict(input_size=(48, 64), k=k, smoothing=sm, centre=centre,
                                                                  convention=conv))
-       for k in (1.0, 2.0, 3.0) for sm in ("gaussian", "one_hot", "equal", "laplace")
+       for k in (1.0, 2.0, 3.0) for sm in ("gaussian", "none", "equal", "laplace")
        for centre in ("continuous", "rounded") for conv in ("simcc_lab", "mmpose")},
     **{f"heatmap s={s} {enc} {ref}": (HeatmapCodec, dict(input_size=(48, 64), stride=s, encoding=enc, refinement=ref))
        for s in (1, 2, 4) for enc in ("biased", "unbiased") for ref in ("none", "quarter", "dark")},

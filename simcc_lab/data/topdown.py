@@ -43,8 +43,9 @@ class TopDownDataset(torch.utils.data.Dataset):
     Args:
         ann_file: COCO-format keypoint JSON; image_dir: folder of its images.
         input_size: (W, H) of the crop (e.g. (192, 256) for the paper's 256x192).
-        codec: any object with ``encode(keypoints (N,K,2), visible (N,K))`` returning a NamedTuple whose
-            last field is ``weights`` (SimCCCodec, HeatmapCodec); None: no targets (``targets == ()``,
+        codec: any object with ``encode(keypoints (N,K,2), visible (N,K))`` returning targets with
+            ``.targets`` (a tuple in the order of the model's outputs) and ``.weights`` (SimCCCodec,
+            HeatmapCodec; :class:`~simcc_lab.codecs.base.Codec`); None: no targets (``targets == ()``,
             weights = labelled), for looking at crops.
         spec: SkeletonSpec, spec name, or None (from the file's category).
         train: apply ``augment`` (random draws from ``(seed, epoch, index)``).

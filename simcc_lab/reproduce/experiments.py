@@ -196,8 +196,8 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     # 2. splitting factor k
     ks = (1.0, 2.0, 3.0, 4.0)
     k_sizes = ("64x64", "128x128") if full else ("64x64",)
-    rows = [Row(f"k={k:g}", s, simcc(f"simcc-k2-gauss-{s}", s) if k == 2.0 else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k),
-                id=f"k={k:g}") for s in k_sizes for k in ks]
+    rows = [Row(f"k={k:g}", s, simcc(f"simcc-k2-gauss-{s}", s) if k == 2.0
+                else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k), id=f"k={k:g}") for s in k_sizes for k in ks]
     g.experiments["k"] = Experiment("k", "Splitting factor k", "How many bins per pixel?",
                                     "Larger k lowers quantisation error but is harder to train (k=3 chosen at 64x64).",
                                     tuple(rows))

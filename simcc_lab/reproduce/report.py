@@ -171,7 +171,8 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
     elif exp.name == "crowded":
         for g in groups:
             out.append(compare(f"SimCC beats heatmap + quarter offset in crowded scenes at {g} (the paper's "
-                               "comparison)", [row("simcc", g)], [row("heatmap-quarter", g)], "SimCC", "heatmap+quarter"))
+                               "comparison)", [row("simcc", g)], [row("heatmap-quarter", g)], "SimCC",
+                               "heatmap+quarter"))
             out.append(compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", [row("simcc", g)],
                                [row("heatmap-dark", g)], "SimCC", "heatmap+DARK"))
     elif exp.name == "backbone":

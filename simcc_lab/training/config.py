@@ -26,7 +26,7 @@ from .distributed import cpu_has_bf16
 
 __all__ = ["TrainConfig", "PRESETS", "config_from_preset", "config_from_dict", "config_to_dict",
            "codec_for", "build_augment", "add_config_arguments", "overrides_from_args", "CODECS", "DATASETS",
-           "AMP_MODES", "OPTIMIZERS", "SCHEDULES"]
+           "AMP_MODES", "OPTIMIZERS", "SCHEDULES", "RUN_FIELDS", "RESUME_FIELDS", "EVAL_FIELDS"]
 
 DATASETS = ("synthpose", "coco")
 CODECS = ("simcc", "heatmap")
@@ -145,6 +145,12 @@ class TrainConfig:
 # Fields that say where and how fast a run goes, not what it trains or how it is scored.
 RUN_FIELDS = frozenset({"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard",
                         "eval_every", "eval_epochs", "cache_dir", "coco_root", "amp", "channels_last"})
+# Fields that may change between a run and its resumption without changing what is trained: where and
+# how fast it runs (RUN_FIELDS) and how it is evaluated.
+RESUME_FIELDS = RUN_FIELDS | {"flip_test", "refinement"}
+# Fields an evaluation of a trained model may change (the rest describe the trained model).
+EVAL_FIELDS = ("flip_test", "refinement", "device", "batch_size", "workers", "threads", "amp", "channels_last",
+               "val_bbox_file", "coco_root", "cache_dir", "progress")
 
 
 # The recipe of the reproduction's CPU modes (simcc_lab.reproduce.experiments) and of the synth-*-64 presets: the clean

@@ -41,8 +41,8 @@ from ..files import write_json
 from ..models import build_model
 from . import distributed as D
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (PRESETS, RUN_FIELDS, TrainConfig, add_config_arguments, build_augment, codec_for,
-                     config_from_dict, config_from_preset, config_to_dict, overrides_from_args)
+from .config import (EVAL_FIELDS, PRESETS, RESUME_FIELDS, TrainConfig, add_config_arguments, build_augment,
+                     codec_for, config_from_dict, config_from_preset, config_to_dict, overrides_from_args)
 from .distributed import resolve_amp, select_device
 from .inference import batch_to_device, compute_metrics, predict
 from .losses import build_loss
@@ -216,11 +216,6 @@ def _resume_path(cfg: TrainConfig, out_dir: Path) -> Path | None:
     return path
 
 
-# Fields that may change between a run and its resumption without changing what is trained: where and
-# how fast it runs (config.RUN_FIELDS) and how it is evaluated.
-_RUN_FIELDS = RUN_FIELDS | {"flip_test", "refinement"}
-
-
 @dataclass
 class TrainState:
     """One training run in progress: what the loop reads (config, device, model, optimiser, ...) and what it
@@ -311,7 +306,7 @@ def _resume(state: TrainState, ckpt_path: Path) -> tuple[int, dict]:
     cfg, main = state.cfg, state.info.is_main
     ckpt = load_checkpoint(ckpt_path)
     changed = sorted(k for k, v in config_to_dict(config_from_dict(ckpt["config"])).items()
-                     if k not in _RUN_FIELDS and config_to_dict(cfg)[k] != v)
+                     if k not in RESUME_FIELDS and config_to_dict(cfg)[k] != v)
     if changed and main:
         print(f"warning: resuming {ckpt_path} with changed settings {changed}", file=sys.stderr)
     state.model.load_state_dict(ckpt["model"])
@@ -468,11 +463,6 @@ def _train_steps(state: TrainState, loader, steps: int, bar) -> tuple[float, int
 # ---------------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------------
-# TrainConfig fields an evaluation may change (the rest describe the trained model).
-EVAL_FIELDS = ("flip_test", "refinement", "device", "batch_size", "workers", "threads", "amp", "channels_last",
-               "val_bbox_file", "coco_root", "cache_dir", "progress")
-
-
 def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None = None, val_set=None,
              codec=None, out_json=None, per_person: bool = False, **overrides) -> dict[str, float]:
     """Evaluate a trained model on its validation set: COCO AP/AR and mean pixel errors.
