@@ -30,7 +30,7 @@ STEPS = {
 }
 ARROWS = [("file", "crop"), ("crop", "encode"), ("crop", "model"), ("encode", "loss"), ("model", "loss"),
           ("model", "decode"), ("decode", "coco")]
-W, H = 2.7, 1.25
+W, H = 2.45, 1.1
 
 
 def flow_figure() -> Figure:
