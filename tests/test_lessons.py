@@ -1,4 +1,4 @@
-"""Lessons 00-04 teach with the same frame: the paper, takeaways, exercises with folded answers, checked tables."""
+"""Every lesson teaches with the same frame: the paper, takeaways, exercises with folded answers, checked tables."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-FRAMED = ("00_why_classify", "01_bins", "02_quantization", "03_label_smoothing", "04_heads_compute")
+FRAMED = ("00_why_classify", "01_bins", "02_quantization", "03_label_smoothing", "04_heads_compute", "05_training",
+          "06_resolution", "07_ablations", "08_does_it_reproduce")
 
 
 @pytest.mark.parametrize("name", FRAMED)
