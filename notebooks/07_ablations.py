@@ -22,9 +22,10 @@
 # heatmap 42.4 vs SimCC 46.5 AP) and the backbone rows of the main table (SimBa, HRNet, TokenPose).
 #
 # **Which results.** These ablations are `simcc-lab reproduce --mode standard` (3 seeds each, the quick recipe;
-# hours on 2 CPU cores), written to `reports/standard/`. Until that has been run, this lesson reads the earlier
-# quick run in `reports/earlier-quick/`: **one seed of weak models** (AP ~5, the old recipe), so its
-# differences of a few AP are within noise. The verdicts then fall back to the report's margin rule.
+# hours on 2 CPU cores), written to `reports/standard/`. Each experiment below reads those results when all its
+# runs are there; otherwise it reads the earlier quick run in `reports/earlier-quick/`: **one seed of weak
+# models** (AP ~5, the old recipe), whose differences of a few AP are within noise and whose verdicts fall back
+# to the report's margin rule. The first cell prints which source each experiment uses.
 
 # %%
 # %matplotlib inline
@@ -37,22 +38,22 @@ print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from pathlib import Path
 from simcc_lab import experiments, report
 grid = experiments.build_grid("standard")
-for folder in ("../reports/standard", "../reports/earlier-quick"):
-    results = experiments.load_results(Path(folder))
-    if results:
-        break
-seeds = sorted({r.get("seed", 0) for r in results.values()})
-print(f"reading {folder}: {len(results)} result files, seeds {seeds}")
+FOLDERS = ("../reports/standard", "../reports/earlier-quick")  # the 3-seed ablations first, else the earlier run
+sources = {name: report.complete_results(grid.experiments[name], FOLDERS)
+           for name in ("k", "smoothing", "upsampling", "crowded", "backbone")}
+for name, (folder, results) in sources.items():
+    seeds = sorted({r.get("seed", 0) for r in results.values()})
+    print(f"{name:10s} from {folder}: seeds {seeds}")
 
 
 # %%
 def show(name):
-    """The experiment's table and verdicts (its figure: ``figure(name)``)."""
+    """The experiment's table and verdicts, from its source folder (its figure: ``figure(name)``)."""
     exp = grid.experiments[name]
-    print(exp.title, "—", exp.claim)
+    folder, results = sources[name]
+    print(exp.title, "—", exp.claim, f"[{folder}]")
     print(report.experiment_table(exp, results))
     for part, verdict, evidence in report.verdicts(exp, results):
         print(f"- {part}: {verdict} ({evidence})")
@@ -60,7 +61,7 @@ def show(name):
 
 def figure(name):
     """Ours beside the paper's, on separate panels."""
-    return report.experiment_figure(grid.experiments[name], results)
+    return report.experiment_figure(grid.experiments[name], sources[name][1])
 
 
 # %% [markdown]

@@ -43,16 +43,16 @@ print(report.RULES)
 # %%
 # NBVAL_CHECK_OUTPUT
 quick = experiments.load_results(Path("../reports"))
-ablation_dir = next((d for d in ("../reports/standard", "../reports/earlier-quick")
-                     if experiments.load_results(Path(d))), None)
-ablations = experiments.load_results(Path(ablation_dir)) if ablation_dir else {}
 rows = []
 for name, exp in experiments.build_grid("quick").experiments.items():
     rows += [(exp.title, part, verdict, "reports/ (quick, 3 seeds)") for part, verdict, _ in report.verdicts(exp, quick)]
 standard = experiments.build_grid("standard")
 for name in ("k", "smoothing", "upsampling", "crowded", "backbone"):
     exp = standard.experiments[name]
-    rows += [(exp.title, part, verdict, ablation_dir.replace("../", "")) for part, verdict, _ in report.verdicts(exp, ablations)]
+    folder, results = report.complete_results(exp, ("../reports/standard", "../reports/earlier-quick"))
+    seeds = len({r.get("seed", 0) for r in results.values()})
+    rows += [(exp.title, part, verdict, f"{folder.replace('../', '')}, {seeds} seed(s)")
+             for part, verdict, _ in report.verdicts(exp, results)]
 width = max(len(r[1]) for r in rows)
 for title, part, verdict, source in rows:
     print(f"{verdict:11s} {part:{width}s}  [{source}]")

@@ -185,6 +185,18 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
     return out
 
 
+def complete_results(exp: Experiment, folders) -> tuple[str | None, dict[str, dict]]:
+    """The first of ``folders`` (result folders, e.g. ``reports/standard`` then an older run) whose result files
+    cover every row of ``exp``: ``(folder, results)``, or ``(None, {})`` when none does."""
+    from .experiments import load_results
+
+    for folder in folders:
+        results = load_results(Path(folder))
+        if all(cell(results, r.run, r.variant, exp.metric).n for r in exp.rows):
+            return str(folder), results
+    return None, {}
+
+
 def _pool(cells: list[Cell]) -> Cell:
     """Several cells as one (mean of means; the largest std), for the margin rule."""
     if len(cells) == 1:
