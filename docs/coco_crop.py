@@ -13,9 +13,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from simcc_lab.data.topdown import TopDownDataset, denormalize  # noqa: E402
-from simcc_lab.io import save_figure  # noqa: E402
-from simcc_lab.plots import draw_skeleton  # noqa: E402
-from simcc_lab.transforms import AugmentConfig, affine_points, get_affine  # noqa: E402
+from simcc_lab.files import save_figure  # noqa: E402
+from simcc_lab.lessons.plots import draw_skeleton  # noqa: E402
+from simcc_lab.data.transforms import AugmentConfig, affine_points, get_affine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 D = Path(os.environ.get("SIMCC_LAB_SHARED", ROOT.parent / "shared")) / "data" / "coco_val2017_sample"

@@ -194,5 +194,5 @@ print(f"constant offset of the bin positions: {(k - 1) / 2:.2f} bins = {(k - 1) 
 #
 # Every decoded keypoint moves by the constant (k - 1)/(2k) = 1/3 px in x and in y, towards larger
 # coordinates, on top of the quantisation error. Mean signed error is no longer 0: the decoder is biased
-# by a third of a pixel, which at 64x64 is larger than SimCC's own mean quantisation error (1/12 px).
+# by a third of a pixel, four times SimCC's own mean quantisation error at k = 3 (1/12 px).
 # </details>

@@ -236,8 +236,8 @@ plots.oracle_figure(coco_rows) if coco_rows else None
 # Why 1.6 px is so expensive: a person in the 64x64 input is small (median area 527 px$^2$, so $s$ = 23
 # px), and OKS measures error relative to $s\kappa_i$. A stride-4 grid's mean error of 1.53 px leaves a nose
 # at OKS 0.440 and a hip at 0.953, and the person's mean OKS at 0.793: such a person passes COCO's lower
-# thresholds and fails the upper ones, which is how the grid alone costs about 0.4 AP (0.614 in the
-# grid-only model, 0.520 measured by the oracle). The model leaves out two things that make the real
+# thresholds and fails the upper ones, which is how the grid alone costs 0.39 to 0.48 AP (AP 0.614 in
+# the grid-only model, 0.520 measured by the oracle). The model leaves out two things that make the real
 # number lower: the oracle's measured error is a little larger (1.587 px, from keypoints near the crop's
 # edge), and COCOeval ranks people by their scores, not by their OKS. SimCC's 0.19 px keeps every person
 # above 0.95.

@@ -22,9 +22,10 @@
 # heatmap 42.4 vs SimCC 46.5 AP) and the backbone rows of the main table (SimBa, HRNet, TokenPose).
 #
 # **Which results.** These ablations are `simcc-lab reproduce --mode standard` (3 seeds each, the quick recipe;
-# hours on 2 CPU cores), written to `reports/standard/`. Until that has been run, this lesson reads the earlier
-# quick run in `reports/earlier-quick/`: **one seed of weak models** (AP ~5, the old recipe), so its
-# differences of a few AP are within noise. The verdicts then fall back to the report's margin rule.
+# hours on 2 CPU cores), written to `reports/standard/`. Each experiment below reads those results when all its
+# runs are there; otherwise it reads the earlier quick run in `reports/earlier-quick/`: **one seed of weak
+# models** (AP ~5, the old recipe), whose differences of a few AP are within noise and whose verdicts fall back
+# to the report's margin rule. The first cell prints which source each experiment uses.
 
 # %%
 # %matplotlib inline
@@ -37,22 +38,22 @@ print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from pathlib import Path
 from simcc_lab.reproduce import experiments, report
 grid = experiments.build_grid("standard")
-for folder in ("../reports/standard", "../reports/earlier-quick"):
-    results = experiments.load_results(Path(folder))
-    if results:
-        break
-seeds = sorted({r.get("seed", 0) for r in results.values()})
-print(f"reading {folder}: {len(results)} result files, seeds {seeds}")
+FOLDERS = ("../reports/standard", "../reports/earlier-quick")  # the 3-seed ablations first, else the earlier run
+sources = {name: report.complete_results(grid.experiments[name], FOLDERS)
+           for name in ("k", "smoothing", "upsampling", "crowded", "backbone")}
+for name, (folder, results) in sources.items():
+    seeds = sorted({r.get("seed", 0) for r in results.values()})
+    print(f"{name:10s} from {folder}: seeds {seeds}")
 
 
 # %%
 def show(name):
-    """The experiment's table and verdicts (its figure: ``figure(name)``)."""
+    """The experiment's table and verdicts, from its source folder (its figure: ``figure(name)``)."""
     exp = grid.experiments[name]
-    print(exp.title, "—", exp.claim)
+    folder, results = sources[name]
+    print(exp.title, "—", exp.claim, f"[{folder}]")
     print(report.experiment_table(exp, results))
     for part, verdict, evidence in report.verdicts(exp, results):
         print(f"- {part}: {verdict} ({evidence})")
@@ -60,7 +61,7 @@ def show(name):
 
 def figure(name):
     """Ours beside the paper's, on separate panels."""
-    return report.experiment_figure(grid.experiments[name], results)
+    return report.experiment_figure(grid.experiments[name], sources[name][1])
 
 
 # %% [markdown]
@@ -138,24 +139,35 @@ figure("backbone")
 # k=2 beat k=1, and the compact CNN's SimCC head did as well without the deconvolution; crowded scenes and the
 # Transformer did not learn enough to judge.
 #
-# **Key takeaways**
-# - An ablation needs models that have learnt: differences below the seed-to-seed spread say nothing.
-# - k and label smoothing trade quantisation against learnability; their best values depend on the input size.
-# - A failed backbone (AP 0) is a statement about the training budget, not about the head.
+# > **Key takeaways**
+# >
+# > - An ablation needs models that have learnt: differences below the seed-to-seed spread say nothing.
+# > - k and label smoothing trade quantisation against learnability; their best values depend on input size.
+# > - A backbone at AP 0 is a statement about the training budget, not about the head on top of it.
 #
-# **Exercises**
-# 1. Run `simcc-lab reproduce --mode standard --only smoothing` and compare with the table above. Which
-#    verdicts change once there are 3 seeds and paired intervals?
-# 2. Why would larger k hurt more at 256x192 than at 64x64 for the same training budget?
-# 3. Give the Transformer a chance: train `tf-simcc-k2-gauss-64x64` for 4x the epochs. Does it pass the
-#    mean-pose baseline?
+# ## Exercises
+# **1.** Run `simcc-lab reproduce --mode standard --only smoothing` and compare with the table above. Which
+# verdicts change with 3 seeds and paired intervals?
 #
-# <details><summary>Answers</summary>
+# <details><summary>Answer</summary>
 #
-# 1. Expect the small differences (equal vs none, Gaussian vs Laplace) to lose their verdicts: with the new
-#    rule a difference counts only when its interval over people excludes 0 and every seed agrees.
-# 2. The number of classes is k times the input size per axis: at 256x192, k=4 means 768 + 1024 bins per
-#    keypoint, each seen rarely, and heads that grow with k; at 64x64 the gain from a lower floor matters more.
-# 3. It depends on the budget; the learning curves of lesson 06 show how error falls with samples for the CNN,
-#    and the same plot for the Transformer tells whether it is still in its slow start.
+# Expect the small differences (equal vs none, Gaussian vs Laplace) to lose their verdicts: under the new rule a
+# difference counts only when its interval over the validation people excludes 0 and every seed agrees.
+# </details>
+#
+# **2.** Why would a large k hurt more at 256x192 than at 64x64 for the same training budget?
+#
+# <details><summary>Answer</summary>
+#
+# The classes per keypoint are k times the input size per axis: at 256x192, k=4 means 768 + 1024 bins, each
+# seen rarely, and heads that grow with k; at 64x64 the lower quantisation floor is worth more, because the
+# floor is a larger share of the error there.
+# </details>
+#
+# **3.** Train the Transformer SimCC model for four times the epochs. Does it pass the mean-pose baseline?
+#
+# <details><summary>Answer</summary>
+#
+# It depends on the budget; draw its learning curve as lesson 06 does for the CNN. A curve still near its start
+# (error falling slowly, AP near 0) says the model has not left its slow start, which is a budget question.
 # </details>

@@ -253,3 +253,15 @@ def _alive(pid):
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def test_complete_results_picks_the_first_folder_that_covers_an_experiment(tmp_path):
+    """Lessons read the 3-seed ablations when all their runs are there, else an older run."""
+    g = experiments.build_grid("standard")
+    runner.run_grid(g, tmp_path / "old", trainer=fake_trainer([]), only=("smoothing",), progress=lambda s: None)
+    runner.run_grid(g, tmp_path / "new", trainer=fake_trainer([]), only=("k",), progress=lambda s: None)
+    folders = (tmp_path / "new", tmp_path / "old")
+    assert report.complete_results(g.experiments["k"], folders)[0] == str(tmp_path / "new")
+    folder, results = report.complete_results(g.experiments["smoothing"], folders)
+    assert folder == str(tmp_path / "old") and results
+    assert report.complete_results(g.experiments["crowded"], folders) == (None, {})

@@ -393,8 +393,7 @@ def history_figure(histories: dict, metric: str = "train_loss"):
         ax.set(xlabel="epoch", ylabel=f"{metric.replace('_', ' ')} ({LOSS_NAMES.get(name, 'loss')})", yscale="log",
                title=name)
         ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    return fig
+    return plain_log_ticks(fig)
 
 
 LOSS_NAMES = {"simcc": "KL divergence", "heatmap": "MSE", "SimCC": "KL divergence", "heatmap model": "MSE"}
@@ -439,8 +438,7 @@ def predictions_figure(images, kpts_pred, kpts_true=None, x_probs=None, y_probs=
     if x_probs is not None:
         handles += [Line2D([], [], color="C0", label="p(x)"), Line2D([], [], color="C1", label="p(y)"),
                     Line2D([], [], color="gray", ls=":", label="true x / y")]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=8, frameon=False)
     return fig
 
 
