@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from .transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, random_centre_scale,
-                          warp_image)
+from .transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, invert_affine,
+                         random_centre_scale, warp_image)
 from ..codecs import size_pair
 from .coco import load_annotations
-from .topdown import IMAGENET_MEAN, IMAGENET_STD, check_codec_size
+from .topdown import IMAGENET_MEAN, IMAGENET_STD, check_codec_size, read_rgb
 
 __all__ = ["CropCache", "collate_batch", "context_for"]
 
@@ -93,12 +92,7 @@ class CropCache(torch.utils.data.Dataset):
             by_image[int(image_id)].append(i)
         image_dir = Path(image_dir)
         for image_id, people in by_image.items():
-            path = image_dir / r.images[image_id][0]
-            try:
-                with Image.open(path) as im:
-                    image = np.asarray(im.convert("RGB"))
-            except OSError as err:
-                raise OSError(f"cannot read image {path} (image id {image_id}): {err}") from err
+            image = read_rgb(image_dir / r.images[image_id][0], image_id)
             for i in people:
                 crop = warp_image(image, self._m_cache[i], self.cache_size)
                 self.crops[i] = torch.from_numpy(crop).permute(2, 0, 1)
@@ -155,17 +149,17 @@ class CropCache(torch.utils.data.Dataset):
         """Resample the cached crops ``idx`` with the image -> input matrices ``m`` (B, 2, 3)."""
         w, h = self.input_size
         cw, ch = self.cache_size
-        # input px -> cache px: m_cache o m^-1, as 3x3 homogeneous matrices
-        full = np.zeros((len(idx), 3, 3))
-        full[:, 2, 2] = 1.0
-        a = full.copy()
-        a[:, :2] = self._m_cache[idx]
-        full[:, :2] = m
-        in_to_cache = a @ np.linalg.inv(full)
-        # grid_sample's normalised coordinates (align_corners=False): x_n = (2 x + 1) / W - 1
-        to_norm = np.array([[2.0 / cw, 0, 1.0 / cw - 1], [0, 2.0 / ch, 1.0 / ch - 1], [0, 0, 1]])
-        from_norm = np.linalg.inv(np.array([[2.0 / w, 0, 1.0 / w - 1], [0, 2.0 / h, 1.0 / h - 1], [0, 0, 1]]))
-        theta = torch.from_numpy((to_norm @ in_to_cache @ from_norm)[:, :2]).float().to(self.device)
+        # input px -> cache px: m_cache o m^-1 (both image-referenced affines)
+        inv, cache = invert_affine(m), self._m_cache[idx]
+        in_to_cache = np.concatenate([cache[:, :, :2] @ inv[:, :, :2],
+                                      (cache[:, :, :2] @ inv[:, :, 2:]) + cache[:, :, 2:]], axis=-1)
+        # grid_sample's normalised coordinates (align_corners=False): x_n = (2 x + 1) / W - 1, so
+        # x = (x_n + 1) W / 2 - 1/2 on the output side
+        to_norm = np.array([[2.0 / cw, 0, 1.0 / cw - 1], [0, 2.0 / ch, 1.0 / ch - 1]])
+        from_norm = np.array([[w / 2.0, 0, (w - 1) / 2.0], [0, h / 2.0, (h - 1) / 2.0], [0, 0, 1]])
+        theta = to_norm[:, :2] @ in_to_cache @ from_norm
+        theta[:, :, 2] += to_norm[:, 2]
+        theta = torch.from_numpy(theta).float().to(self.device)
         grid = F.affine_grid(theta, [len(idx), 3, h, w], align_corners=False)
         crops = self.crops[torch.from_numpy(idx).to(self.device)].float()
         # zeros outside the cache: black, as warp_image fills outside the image

@@ -16,7 +16,7 @@ from .coco import load_annotations, load_detections
 from .transforms import (NO_AUGMENT, AugmentConfig, affine_points, box_to_centre_scale, get_affine,
                          half_body_box, lower_body_mask, random_centre_scale, warp_image)
 
-__all__ = ["TopDownDataset", "denormalize", "check_codec_size", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["TopDownDataset", "denormalize", "check_codec_size", "read_rgb", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,6 +35,15 @@ def check_codec_size(codec, input_size: tuple[int, int]) -> None:
     if codec is not None and codec_size is not None and tuple(codec_size) != tuple(input_size):
         raise ValueError(f"codec input_size {tuple(codec_size)} differs from the dataset's input_size "
                          f"{tuple(input_size)}: its targets would not match the crops")
+
+
+def read_rgb(path, image_id) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB; an OSError naming the file and its image id when unreadable."""
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except OSError as err:
+        raise OSError(f"cannot read image {path} (image id {image_id}): {err}") from err
 
 
 class TopDownDataset(torch.utils.data.Dataset):
@@ -118,12 +127,7 @@ class TopDownDataset(torch.utils.data.Dataset):
         r = self.records
         centre, scale, rotation, flip = self.crop_params(index)
         m = get_affine(centre, scale, rotation, self.input_size, flip=flip)
-        path = self.image_path(index)
-        try:
-            with Image.open(path) as im:
-                image = np.asarray(im.convert("RGB"))
-        except OSError as err:
-            raise OSError(f"cannot read image {path} (image id {r.image_ids[index]}): {err}") from err
+        image = read_rgb(self.image_path(index), r.image_ids[index])
         crop = warp_image(image, m, self.input_size)
         kpts_input = affine_points(r.keypoints[index, :, :2], m)
         visible = r.keypoints[index, :, 2].copy()
