@@ -197,6 +197,19 @@ def test_report_only_shows_the_training_invocation(tmp_path, monkeypatch, capsys
     assert f"Results trained by `{run['command']}` in {run['wall_s'] / 60:.1f} min" in text
 
 
+def test_a_rerun_that_trains_nothing_keeps_the_training_record(tmp_path, monkeypatch):
+    """`make reproduce` over committed results skips every run: RUN.json must still name the run that trained."""
+    from simcc_lab.cli import main
+
+    monkeypatch.setattr(runner, "train_and_evaluate", stand_in_trainer)
+    out, args = tmp_path / "rep", ["--work-dir", str(tmp_path / "w"), "--jobs", "1"]
+    assert main(["reproduce", "--mode", "tiny", "--out", str(out), *args]) == 0
+    first = (out / "RUN.json").read_text()
+    assert main(["reproduce", "--mode", "tiny", "--out", str(out), *args]) == 0
+    assert (out / "RUN.json").read_text() == first
+    assert "Results trained by `" in (out / "REPORT.md").read_text()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process table from /proc (Linux)")
 def test_parallel_workers_end_when_the_runner_is_killed(tmp_path):
     """A runner killed with SIGKILL must not leave its worker processes training on."""

@@ -284,17 +284,20 @@ def _cli_reproduce(args) -> int:
         args.out = "reports" if args.mode == "quick" else f"reports/{args.mode}"
     grid = build_grid(args.mode, seeds)
     t0 = time.perf_counter()
+    trained = False
     if args.report_only:
         keys = {r.key for r in grid.runs.values()}
         results = {k: v for k, v in load_results(args.out).items() if k in keys}
         print(f"{len(results)} of {len(keys)} runs have results in {args.out}/results")
     else:
+        before = load_results(args.out)
         results = run_grid(grid, args.out, only=tuple(args.only), jobs=args.jobs or default_jobs(),
                            work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
+        trained = any(before.get(k) != v for k, v in results.items())
     command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else f"simcc-lab reproduce --mode {args.mode}"
     run_file, recorded = Path(args.out) / "RUN.json", None
-    if args.report_only:
+    if not trained:  # nothing trained now: keep the record of the invocation that did (command, wall time)
         wall = None
         if run_file.is_file():  # the invocation that trained: its command and wall time, not ours
             with run_file.open() as f:
