@@ -166,6 +166,23 @@ def test_tiny_grid_end_to_end_with_the_real_engine(tmp_path, monkeypatch):
     assert "Heatmap vs SimCC across input sizes" in text and (tmp_path / "resolution.png").exists()
 
 
+@pytest.mark.slow
+def test_full_mode_recipe_trains_on_cpu_at_toy_scale(tmp_path, monkeypatch):
+    """GPU full mode's own settings (batch-served crop cache, loader workers, amp "auto", 3 sizes up to 256x192),
+    shrunk to seconds and run on the CPU: every path of a GPU run except CUDA itself."""
+    monkeypatch.setenv("SIMCC_LAB_CACHE", str(tmp_path / "cache"))
+    g = experiments.build_grid("full", seeds=(0,))
+    assert g.base["amp"] == "auto" and g.base["workers"] > 0 and g.base["crop_cache"]
+    g.base.update(synth_train_images=6, synth_val_images=3, epochs=2, batch_size=4, max_steps_per_epoch=2,
+                  warmup_steps=1, eval_epochs=(2,), workers=1, device="cpu", flip_test=True)
+    results = runner.run_grid(g, tmp_path, only=("resolution",), progress=lambda s: None)
+    sizes = {tuple(r["overrides"]["input_size"]) for r in results.values()}
+    assert sizes == {(64, 64), (128, 128), (192, 256)} and len(results) == 6
+    for r in results.values():
+        assert all(0 <= m["AP"] <= 1 for m in r["metrics"].values())
+        assert r["history"][-1]["samples_seen"] == 8  # 2 epochs x 2 steps x batch 4, served by the workers
+
+
 def stand_in_trainer(run, overrides, run_dir):
     """Module-level (picklable) stand-in for the parallel runner."""
     return fake_trainer([])(run, overrides, run_dir)

@@ -111,6 +111,29 @@ def test_half_body_picks_one_half():
     assert T.half_body_box(kpts, np.zeros(17), lower, np.random.default_rng(0), 1.0) is None
 
 
+def test_random_crop_draws_half_body_then_scale_rotation_flip():
+    kpts = np.stack([np.linspace(0, 16, 17), np.arange(17) * 10.0], axis=1)
+    vis, lower = np.full(17, 2), T.lower_body_mask(COCO17.keypoint_names)
+    box = (np.array([8.0, 80.0]), np.array([200.0, 200.0]))
+    always = T.AugmentConfig(half_body_prob=1.0)
+    centre, scale, rot, flip = T.random_crop(*box, kpts, vis, always, np.random.default_rng(3), lower, 1.0)
+    rng = np.random.default_rng(3)
+    rng.random()  # the half-body coin
+    half = T.half_body_box(kpts, vis, lower, rng, 1.0, always.half_body_padding)
+    expected = T.random_centre_scale(*half, always, rng)
+    np.testing.assert_allclose(centre, half[0])
+    np.testing.assert_allclose(scale, expected[0])
+    assert (rot, flip) == expected[1:]
+    # probability 0: the coin is still drawn (the streams of both data paths stay aligned), the box kept
+    never = T.AugmentConfig(half_body_prob=0.0)
+    centre, scale, rot, flip = T.random_crop(*box, kpts, vis, never, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    rng.random()
+    assert np.array_equal(centre, box[0]) and (rot, flip) == T.random_centre_scale(*box, never, rng)[1:]
+    with pytest.raises(ValueError, match="lower_mask"):
+        T.random_crop(*box, kpts, vis, always, np.random.default_rng(0))
+
+
 def test_random_centre_scale_respects_ranges():
     cfg = T.AugmentConfig(scale_factor=0.35, rotation_factor=45.0, rotation_prob=0.6, flip_prob=0.5)
     rng = np.random.default_rng(0)

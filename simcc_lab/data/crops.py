@@ -6,7 +6,7 @@ image once when it is built, keeps one larger crop per person (the padded box ti
 any augmented crop lies inside it) as uint8 in memory, and serves a batch with one ``affine_grid`` /
 ``grid_sample`` call: random scale, rotation and flip for the whole batch at once.
 
-The random draws are the same as :class:`TopDownDataset`'s (``random_centre_scale`` with a generator of
+The random draws are the same as :class:`TopDownDataset`'s (``transforms.random_crop`` with a generator of
 ``(seed, epoch, index)``), and keypoints are mapped with the exact image -> input affine, so targets are
 identical; only the pixels differ, by a second bilinear resampling (the cache holds ``density`` cache
 pixels per input pixel so that zooming in stays sharp).
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .transforms import (AugmentConfig, affine_points, box_to_centre_scale, get_affine, invert_affine,
-                         random_centre_scale, warp_image)
+                         random_crop, warp_image)
 from ..codecs import size_pair
 from .coco import load_annotations
 from .topdown import IMAGENET_MEAN, IMAGENET_STD, check_codec_size, read_rgb
@@ -118,10 +118,9 @@ class CropCache(torch.utils.data.Dataset):
         scale = np.empty((len(indices), 2))
         rotation, flip = np.zeros(len(indices)), np.zeros(len(indices), bool)
         for b, i in enumerate(indices):
-            rng = np.random.default_rng([self.seed, self.epoch, int(i)])
-            if (self.visible[i] > 0).sum() > self.augment.half_body_min_kpts:
-                rng.random()  # TopDownDataset's half-body draw (probability 0 here): keeps the streams equal
-            scale[b], rotation[b], flip[b] = random_centre_scale(self.centre[i], self.scale[i], self.augment, rng)
+            rng = np.random.default_rng([self.seed, self.epoch, int(i)])  # as TopDownDataset's, item for item
+            _, scale[b], rotation[b], flip[b] = random_crop(self.centre[i], self.scale[i], self.keypoints[i],
+                                                            self.visible[i], self.augment, rng)
         return scale, rotation, flip
 
     def __getitems__(self, indices) -> dict:

@@ -14,7 +14,7 @@ from PIL import Image
 from ..codecs import size_pair
 from .coco import load_annotations, load_detections
 from .transforms import (NO_AUGMENT, AugmentConfig, affine_points, box_to_centre_scale, get_affine,
-                         half_body_box, lower_body_mask, random_centre_scale, warp_image)
+                         lower_body_mask, random_crop, warp_image)
 
 __all__ = ["TopDownDataset", "denormalize", "check_codec_size", "read_rgb", "IMAGENET_MEAN", "IMAGENET_STD"]
 
@@ -107,14 +107,8 @@ class TopDownDataset(torch.utils.data.Dataset):
         if not self.train:
             return centre, scale, rotation, flip
         rng = rng if rng is not None else self._rng(index)
-        kpts, vis = r.keypoints[index, :, :2], r.keypoints[index, :, 2]
-        cfg = self.augment
-        if (vis > 0).sum() > cfg.half_body_min_kpts and rng.random() < cfg.half_body_prob:
-            half = half_body_box(kpts, vis, self._lower, rng, self._aspect, cfg.half_body_padding)
-            if half is not None:
-                centre, scale = half
-        scale, rotation, flip = random_centre_scale(centre, scale, cfg, rng)
-        return centre, scale, rotation, flip
+        return random_crop(centre, scale, r.keypoints[index, :, :2], r.keypoints[index, :, 2], self.augment, rng,
+                           self._lower, self._aspect)
 
     def _rng(self, index: int) -> np.random.Generator:
         # One generator per (seed, epoch, item): independent of worker count and iteration order.

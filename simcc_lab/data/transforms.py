@@ -25,7 +25,7 @@ from PIL import Image
 
 __all__ = [
     "AugmentConfig", "box_to_centre_scale", "get_affine", "affine_points", "invert_affine", "warp_image",
-    "inverse_keypoints", "random_centre_scale", "half_body_box", "lower_body_mask",
+    "inverse_keypoints", "random_centre_scale", "random_crop", "half_body_box", "lower_body_mask",
 ]
 
 
@@ -250,3 +250,29 @@ def random_centre_scale(centre, scale, cfg: AugmentConfig, rng: np.random.Genera
     rotation = float(np.clip(cfg.rotation_factor * z_r, -cfg.rotation_factor, cfg.rotation_factor)) if rotate else 0.0
     flip = bool(rng.random() < cfg.flip_prob)
     return np.asarray(scale, dtype=np.float64) * s, rotation, flip
+
+
+def random_crop(centre, scale, kpts_img, visible, cfg: AugmentConfig, rng: np.random.Generator,
+                lower_mask=None, aspect: float = 0.75):
+    """The whole training draw of one sample: maybe a half-body box, then scale, rotation and flip.
+
+    One function for every training data path (``TopDownDataset`` and ``crops.CropCache``), so that
+    their random streams agree draw for draw: the half-body coin is drawn whenever the person has more
+    than ``cfg.half_body_min_kpts`` labelled keypoints, whatever its probability.
+
+    Args:
+        centre, scale: (2,) the padded box, image px; kpts_img: (K, 2) image px; visible: (K,) COCO v.
+        lower_mask: (K,) bool lower-body keypoints (needed only when ``cfg.half_body_prob > 0``).
+        aspect: input width / height of the half-body box.
+
+    Returns:
+        (centre (2,), scale (2,), rotation_deg float, flip bool).
+    """
+    if (np.asarray(visible) > 0).sum() > cfg.half_body_min_kpts and rng.random() < cfg.half_body_prob:
+        if lower_mask is None:
+            raise ValueError("random_crop: half_body_prob > 0 needs the lower_mask of the keypoints")
+        half = half_body_box(kpts_img, visible, lower_mask, rng, aspect, cfg.half_body_padding)
+        if half is not None:
+            centre, scale = half
+    scale, rotation, flip = random_centre_scale(centre, scale, cfg, rng)
+    return centre, scale, rotation, flip
