@@ -80,21 +80,29 @@ def _verdict(parts: list[tuple[bool, bool]]) -> str:
     return "does not"
 
 
-def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(claim part, verdict, evidence) for ``exp``; the rule of each experiment is in its branch. Rows are
-    found by their ids (:class:`~simcc_lab.reproduce.experiments.Row`), never by their display labels."""
-    def row(row_id, group) -> Row | None:
-        return next((r for r in exp.rows if r.id == row_id and r.group == group), None)
+class Judge:
+    """One experiment's rows and results, with the tools every verdict rule uses: find a row by its id and
+    group (never by its display label), aggregate a cell, compare two sets of rows."""
 
-    def get(row_id, group):
-        r = row(row_id, group)
-        return cell(results, r.run, r.variant, exp.metric) if r else Cell(float("nan"), float("nan"), 0)
+    def __init__(self, exp: Experiment, results: dict[str, dict]):
+        self.exp, self.results = exp, results
+        self.groups = list(dict.fromkeys(r.group for r in exp.rows))
 
-    def compare(part, a_rows, b_rows, la, lb):
+    def row(self, row_id: str, group: str) -> Row | None:
+        """The row ``row_id`` at ``group`` (an input size), None when the experiment has none."""
+        return next((r for r in self.exp.rows if r.id == row_id and r.group == group), None)
+
+    def get(self, row_id: str, group: str) -> Cell:
+        """That row's cell (mean +- std over seeds); an empty cell when the row is absent."""
+        r = self.row(row_id, group)
+        return cell(self.results, r.run, r.variant, self.exp.metric) if r else Cell(float("nan"), float("nan"), 0)
+
+    def compare(self, part: str, a_rows, b_rows, la: str, lb: str) -> tuple[str, str, str]:
         """A vs B (lists of rows; several rows are pooled): paired interval when per-person data exist."""
+        results, metric = self.results, self.exp.metric
         a_rows, b_rows = [r for r in a_rows if r], [r for r in b_rows if r]
-        ca = [cell(results, r.run, r.variant, exp.metric) for r in a_rows]
-        cb = [cell(results, r.run, r.variant, exp.metric) for r in b_rows]
+        ca = [cell(results, r.run, r.variant, metric) for r in a_rows]
+        cb = [cell(results, r.run, r.variant, metric) for r in b_rows]
         if not a_rows or not b_rows or any(c.n == 0 for c in ca + cb):
             return part, "not run", f"no results for {la} or {lb}"
         shown = f"{la} {' / '.join(map(str, ca))} vs {lb} {' / '.join(map(str, cb))}"
@@ -104,9 +112,10 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
             return part, _verdict([(a.mean > b.mean, _counts(a, b))]), shown
         return part, _verdict([(p.ap > 0, p.counts)]), f"{shown}; {p}"
 
-    out = []
-    groups = list(dict.fromkeys(r.group for r in exp.rows))
-    # Judge only the groups (input sizes) whose every row has results; name the rest as not run.
+
+def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(claim part, verdict, evidence) for ``exp``, by its rule in :data:`VERDICT_RULES`. Groups (input sizes)
+    that lack a result are left out of the judgement and named as not run."""
     missing: dict[str, set[str]] = {}
     for r in exp.rows:
         if cell(results, r.run, r.variant, exp.metric).n == 0:
@@ -118,70 +127,85 @@ def verdicts(exp: Experiment, results: dict[str, dict]) -> list[tuple[str, str, 
         if not complete:
             return [note]
         return verdicts(dataclasses.replace(exp, rows=complete), results) + [note]
-    if exp.name == "resolution":
-        sc, none, quarter, dark = "simcc", "heatmap-none", "heatmap-quarter", "heatmap-dark"
-        g = groups[0]
-        out.append(compare(f"SimCC beats heatmap without post-processing at {g}", [row(sc, g)], [row(none, g)],
-                           "SimCC", "heatmap"))
-        out.append(compare(f"SimCC beats heatmap + quarter offset at {g}", [row(sc, g)], [row(quarter, g)],
-                           "SimCC", "heatmap+quarter"))
-        out.append(compare(f"SimCC beats heatmap + DARK at {g}", [row(sc, g)], [row(dark, g)], "SimCC",
-                           "heatmap+DARK"))
-        out.append(compare(f"pooled: SimCC beats the heatmap under every decoding at {g}", [row(sc, g)],
-                           [row(none, g), row(quarter, g), row(dark, g)], "SimCC", "heatmap (none/quarter/DARK)"))
-        out.append(compare(f"heatmaps need post-processing at {g} (quarter offset beats none)", [row(quarter, g)],
-                           [row(none, g)], "heatmap+quarter", "heatmap"))
-        if len(groups) > 1:
-            out.append(_trend("the SimCC - heatmap gap shrinks as resolution grows", groups,
-                              [_paired(results, row(sc, x), row(none, x)) for x in groups], "SimCC - heatmap"))
-            out.append(_trend("heatmaps lose most without post-processing at the lowest resolution", groups,
-                              [_paired(results, row(quarter, x), row(none, x)) for x in groups], "quarter - none"))
-        else:
-            out.append(("trend across input sizes", "not run", "one input size only"))
-    elif exp.name == "curves":
-        out += _curve_verdicts(exp, results)
-    elif exp.name == "k":
-        for g in groups:
-            labels = {r.id: r.label for r in exp.rows if r.group == g}
-            cells = {i: get(i, g) for i in labels}
-            best = max((i for i in cells if i != "k=1"), key=lambda i: cells[i].mean)
-            part, v, ev = compare(f"k > 1 beats k = 1 at {g} (best: {labels[best]})", [row(best, g)],
-                                  [row("k=1", g)], labels[best], "k=1")
-            out.append((part, v, ", ".join(f"{labels[i]}: {c}" for i, c in cells.items())
-                        + f"; {labels[best]} - k=1: {ev}"))
-    elif exp.name == "smoothing":
-        g = groups[0]
-        ga, la, eq, no = (get(x, g) for x in ("gaussian", "laplace", "equal", "none"))
-        soft = ga if ga.mean >= la.mean else la
-        parts = [(min(ga.mean, la.mean) > eq.mean, _counts(Cell(min(ga.mean, la.mean), 0, 1), eq)),
-                 (eq.mean > no.mean, _counts(eq, no))]
-        out.append(("Gaussian / Laplace > equal > none", _verdict(parts),
-                    f"Gaussian {ga}, Laplace {la}, equal {eq}, none {no}"))
-        best = "gaussian" if soft is ga else "laplace"
-        out.append(compare("the best distribution label beats one-hot", [row(best, g)], [row("none", g)],
-                           "Gaussian" if soft is ga else "Laplace", "none"))
-    elif exp.name == "upsampling":
-        g = groups[0]
-        a, b = get("simcc", g), get("simcc-deconv", g)
-        ok = a.n > 0 and b.n > 0
-        close = ok and abs(a.mean - b.mean) <= MARGIN_AP
-        out.append(("SimCC's AP is almost unchanged without deconvs",
-                    ("reproduces" if close else "partly" if a.mean > b.mean - 3 * MARGIN_AP else "does not")
-                    if ok else "not run", f"no deconv {a} vs with {b} (within {MARGIN_AP:g} AP counts as unchanged)"))
-    elif exp.name == "crowded":
-        for g in groups:
-            out.append(compare(f"SimCC beats heatmap + quarter offset in crowded scenes at {g} (the paper's "
-                               "comparison)", [row("simcc", g)], [row("heatmap-quarter", g)], "SimCC",
-                               "heatmap+quarter"))
-            out.append(compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", [row("simcc", g)],
-                               [row("heatmap-dark", g)], "SimCC", "heatmap+DARK"))
-    elif exp.name == "backbone":
-        for bb, key in (("compact CNN", "compact"), ("Transformer", "transformer"), ("ResNet-50", "resnet50")):
-            a = get(f"{key}-simcc", "64x64")
-            if a.n:
-                out.append(compare(f"{bb}: SimCC beats heatmap + DARK at 64x64", [row(f"{key}-simcc", "64x64")],
-                                   [row(f"{key}-heatmap-dark", "64x64")], "SimCC", "heatmap+DARK"))
+    rule = VERDICT_RULES.get(exp.name)
+    return rule(Judge(exp, results)) if rule else []
+
+
+def _resolution_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """SimCC against each heatmap decoding at the first size, and how the gaps change across sizes."""
+    sc, none, quarter, dark = "simcc", "heatmap-none", "heatmap-quarter", "heatmap-dark"
+    g, row = j.groups[0], j.row
+    out = [j.compare(f"SimCC beats heatmap without post-processing at {g}", [row(sc, g)], [row(none, g)],
+                     "SimCC", "heatmap"),
+           j.compare(f"SimCC beats heatmap + quarter offset at {g}", [row(sc, g)], [row(quarter, g)],
+                     "SimCC", "heatmap+quarter"),
+           j.compare(f"SimCC beats heatmap + DARK at {g}", [row(sc, g)], [row(dark, g)], "SimCC", "heatmap+DARK"),
+           j.compare(f"pooled: SimCC beats the heatmap under every decoding at {g}", [row(sc, g)],
+                     [row(none, g), row(quarter, g), row(dark, g)], "SimCC", "heatmap (none/quarter/DARK)"),
+           j.compare(f"heatmaps need post-processing at {g} (quarter offset beats none)", [row(quarter, g)],
+                     [row(none, g)], "heatmap+quarter", "heatmap")]
+    if len(j.groups) < 2:
+        return out + [("trend across input sizes", "not run", "one input size only")]
+    return out + [
+        _trend("the SimCC - heatmap gap shrinks as resolution grows", j.groups,
+               [_paired(j.results, row(sc, x), row(none, x)) for x in j.groups], "SimCC - heatmap"),
+        _trend("heatmaps lose most without post-processing at the lowest resolution", j.groups,
+               [_paired(j.results, row(quarter, x), row(none, x)) for x in j.groups], "quarter - none")]
+
+
+def _k_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """Per size: the best k > 1 against k = 1."""
+    out = []
+    for g in j.groups:
+        labels = {r.id: r.label for r in j.exp.rows if r.group == g}
+        cells = {i: j.get(i, g) for i in labels}
+        best = max((i for i in cells if i != "k=1"), key=lambda i: cells[i].mean)
+        part, v, ev = j.compare(f"k > 1 beats k = 1 at {g} (best: {labels[best]})", [j.row(best, g)],
+                                [j.row("k=1", g)], labels[best], "k=1")
+        out.append((part, v, ", ".join(f"{labels[i]}: {c}" for i, c in cells.items())
+                    + f"; {labels[best]} - k=1: {ev}"))
     return out
+
+
+def _smoothing_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """The paper's order of label shapes, and the best distribution label against one-hot."""
+    g = j.groups[0]
+    ga, la, eq, no = (j.get(x, g) for x in ("gaussian", "laplace", "equal", "none"))
+    parts = [(min(ga.mean, la.mean) > eq.mean, _counts(Cell(min(ga.mean, la.mean), 0, 1), eq)),
+             (eq.mean > no.mean, _counts(eq, no))]
+    best, label = ("gaussian", "Gaussian") if ga.mean >= la.mean else ("laplace", "Laplace")
+    return [("Gaussian / Laplace > equal > none", _verdict(parts),
+             f"Gaussian {ga}, Laplace {la}, equal {eq}, none {no}"),
+            j.compare("the best distribution label beats one-hot", [j.row(best, g)], [j.row("none", g)], label, "none")]
+
+
+def _upsampling_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """Is SimCC's AP within the margin without the deconvolutions?"""
+    a, b = j.get("simcc", j.groups[0]), j.get("simcc-deconv", j.groups[0])
+    ok = a.n > 0 and b.n > 0
+    close = ok and abs(a.mean - b.mean) <= MARGIN_AP
+    return [("SimCC's AP is almost unchanged without deconvs",
+             ("reproduces" if close else "partly" if a.mean > b.mean - 3 * MARGIN_AP else "does not")
+             if ok else "not run", f"no deconv {a} vs with {b} (within {MARGIN_AP:g} AP counts as unchanged)")]
+
+
+def _crowded_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """Per size: SimCC against the paper's heatmap baseline (quarter offset) and against DARK."""
+    out = []
+    for g in j.groups:
+        out += [j.compare(f"SimCC beats heatmap + quarter offset in crowded scenes at {g} (the paper's comparison)",
+                          [j.row("simcc", g)], [j.row("heatmap-quarter", g)], "SimCC", "heatmap+quarter"),
+                j.compare(f"SimCC beats heatmap + DARK in crowded scenes at {g}", [j.row("simcc", g)],
+                          [j.row("heatmap-dark", g)], "SimCC", "heatmap+DARK")]
+    return out
+
+
+def _backbone_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """Per backbone that has results: SimCC against heatmap + DARK at 64x64."""
+    return [j.compare(f"{bb}: SimCC beats heatmap + DARK at 64x64", [j.row(f"{key}-simcc", "64x64")],
+                      [j.row(f"{key}-heatmap-dark", "64x64")], "SimCC", "heatmap+DARK")
+            for bb, key in (("compact CNN", "compact"), ("Transformer", "transformer"), ("ResNet-50", "resnet50"))
+            if j.get(f"{key}-simcc", "64x64").n]
 
 
 def complete_results(exp: Experiment, folders) -> tuple[str | None, dict[str, dict]]:
@@ -273,6 +297,18 @@ def _curve_verdicts(exp: Experiment, results) -> list[tuple[str, str, str]]:
           f"{100 * f_hm / e_hm:.0f} % of the heatmap's error and {100 * f_sc / e_sc:.0f} % of SimCC's")
     verdict = "reproduces" if g_hm < 0.5 * g_sc and e_sc < e_hm else "partly" if e_sc < e_hm else "does not"
     return [("SimCC keeps improving where the heatmap (argmax) stalls", verdict, ev)]
+
+
+# The rule of each experiment (its claim in the Experiment, its rows in experiments.build_grid).
+VERDICT_RULES = {
+    "resolution": _resolution_verdicts,
+    "curves": lambda j: _curve_verdicts(j.exp, j.results),
+    "k": _k_verdicts,
+    "smoothing": _smoothing_verdicts,
+    "upsampling": _upsampling_verdicts,
+    "crowded": _crowded_verdicts,
+    "backbone": _backbone_verdicts,
+}
 
 
 def curves_figure(exp: Experiment, results: dict[str, dict]):
