@@ -43,7 +43,7 @@ from pathlib import Path
 from simcc_lab.training import engine
 from simcc_lab.training.checkpoint import load_checkpoint
 MODELS = Path("../reports/models")
-names = {"simcc": "simcc-k2-gauss-64x64-s0.pt", "heatmap": "heatmap-64x64-s0.pt"}
+names = {"simcc": "simcc-k2-gauss-deconv1-64x64-s0.pt", "heatmap": "heatmap-64x64-s0.pt"}
 models, saved = {}, {}
 for name, file in names.items():
     models[name] = engine.load_model(MODELS / file)  # (model, TrainConfig, codec)

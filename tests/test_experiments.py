@@ -38,8 +38,14 @@ def test_grid_covers_every_experiment_and_shares_runs():
         assert any(r.group == "64x64" for r in exp.rows), exp.name
         for r in exp.rows:
             assert any(run.name == r.run for run in g.runs.values()), r.run
-    # the k=2 Gaussian 64x64 SimCC model is one run (per seed) shared by five experiments
+    # runs are shared: the k=2 Gaussian 64x64 SimCC model (no deconv) by k, smoothing, upsampling and backbone;
+    # the one with the heatmap head's deconvolution (equal compute) by resolution, curves and upsampling
     assert sum(run.name == "simcc-k2-gauss-64x64" for run in g.runs.values()) == 3
+    uses = {n: {e.name for e in g.experiments.values() for r in e.rows if r.run == n}
+            for n in ("simcc-k2-gauss-64x64", "simcc-k2-gauss-deconv1-64x64")}
+    assert uses == {"simcc-k2-gauss-64x64": {"k", "smoothing", "upsampling", "backbone"},
+                    "simcc-k2-gauss-deconv1-64x64": {"resolution", "curves", "upsampling"}}
+    assert dict(next(r for r in g.runs.values() if r.name == "simcc-k2-gauss-deconv1-128x128").overrides)["deconvs"] == 1
     # on CPU the 128x128 runs of the trend train one seed; the 64x64 comparison three
     assert sorted(r.seed for r in g.runs.values() if r.name == "heatmap-128x128") == [0]
     assert sorted(r.seed for r in g.runs.values() if r.name == "heatmap-64x64") == [0, 1, 2]
@@ -111,8 +117,8 @@ def test_report_has_tables_verdicts_and_figures(tmp_path):
     res = dict((p, v) for p, v, _ in report.verdicts(full.experiments["resolution"], full_results))
     assert res["the SimCC - heatmap gap shrinks as resolution grows"] == "does not"
     # the paper column shows the mean over the paper's four backbones: SimCC at 64x64 = (40.8+62.8+56.4+59.7)/4
-    assert "| 64x64 | SimCC (Gaussian, k=2) | 54.9 | " in text
-    assert json.loads((tmp_path / "results" / "simcc-k2-gauss-64x64-s0.json").read_text())["metrics"]
+    assert "| 64x64 | SimCC (Gaussian, k=2, 1 deconv) | 54.9 | " in text
+    assert json.loads((tmp_path / "results" / "simcc-k2-gauss-deconv1-64x64-s0.json").read_text())["metrics"]
 
 
 def test_cell_aggregates_over_seeds():
