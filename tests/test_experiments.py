@@ -218,6 +218,12 @@ def test_report_only_shows_the_training_invocation(tmp_path, monkeypatch, capsys
     assert main(["reproduce", "--mode", "tiny", "--out", str(out), "--report-only"]) == 0
     text = (out / "REPORT.md").read_text()
     assert f"Results trained by `{run['command']}` in {run['wall_s'] / 60:.1f} min" in text
+    # an earlier invocation kept beside it (RUN-<what>.json) is named too, before the latest
+    (out / "RUN-first.json").write_text(json.dumps(dict(run, command="simcc-lab reproduce --only k", wall_s=600.0)))
+    assert main(["reproduce", "--mode", "tiny", "--out", str(out), "--report-only"]) == 0
+    text = (out / "REPORT.md").read_text()
+    assert (f"Results trained by `simcc-lab reproduce --only k` in 10.0 min wall time (1 runs at once); "
+            f"`{run['command']}` in {run['wall_s'] / 60:.1f} min") in text
 
 
 def test_a_rerun_that_trains_nothing_keeps_the_training_record(tmp_path, monkeypatch):

@@ -460,21 +460,23 @@ def environment_lines() -> list[str]:
 
 
 def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, command: str, wall_s: float | None,
-                 only: tuple[str, ...] = (), recorded: dict | None = None) -> Path:
+                 only: tuple[str, ...] = (), recorded: dict | list[dict] | None = None) -> Path:
     """Write ``out_dir/REPORT.md`` and one PNG per experiment; returns the report path.
 
-    ``recorded``: for ``--report-only``, the ``RUN.json`` (beside the report) of the invocation that
-    trained (its ``command``, ``wall_s``, ``jobs``), shown instead of this invocation's."""
+    ``recorded``: for ``--report-only``, the ``RUN*.json`` records (beside the report) of the invocations that
+    trained (each one's ``command``, ``wall_s``, ``jobs``), shown instead of this invocation's."""
     out_dir = Path(out_dir)
     names = tuple(only) or tuple(grid.experiments)
     total_train = sum(r.get("wall_s", 0.0) for r in results.values())
+    records = [recorded] if isinstance(recorded, dict) else list(recorded or [])
+    trained_by = "; ".join(f"`{r['command']}` in {r['wall_s'] / 60:.1f} min wall time ({r.get('jobs', 1)} runs at once)"
+                           for r in records)
     md = ["# SimCC reproduction report", "",
           f"Command: `{command}`  ", f"Mode: {grid.mode}; seeds: {', '.join(map(str, grid.seeds))}  ",
           *[line + "  " for line in environment_lines()],
           (f"Wall time of this invocation: {wall_s / 60:.1f} min; " if wall_s is not None else
-           f"Results trained by `{recorded['command']}` in {recorded['wall_s'] / 60:.1f} min wall time "
-           f"({recorded.get('jobs', 1)} runs at once); this report rewritten from them (`--report-only`); "
-           if recorded else "Report written from existing result files (`--report-only`); ") +
+           f"Results trained by {trained_by}; this report rewritten from them (`--report-only`); "
+           if records else "Report written from existing result files (`--report-only`); ") +
           f"training + evaluation summed over the {len(results)} result files: {total_train / 60:.1f} min "
           f"of {len(grid.runs)} runs in this mode's grid", "",
           "## How to read the verdicts", "", RULES, "", "## Summary", "",

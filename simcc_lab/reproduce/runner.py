@@ -296,12 +296,14 @@ def _cli_reproduce(args) -> int:
         trained = any(before.get(k) != v for k, v in results.items())
     command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else f"simcc-lab reproduce --mode {args.mode}"
-    run_file, recorded = Path(args.out) / "RUN.json", None
-    if not trained:  # nothing trained now: keep the record of the invocation that did (command, wall time)
+    run_file, recorded = Path(args.out) / "RUN.json", []
+    if not trained:  # nothing trained now: keep the records of the invocations that did (command, wall time)
         wall = None
-        if run_file.is_file():  # the invocation that trained: its command and wall time, not ours
-            with run_file.open() as f:
-                recorded = json.load(f)
+        # RUN.json is the latest; RUN-<what>.json are earlier invocations kept beside it (e.g. --only k, then
+        # --only upsampling into the same folder): their commands and wall times, not ours
+        for path in sorted(Path(args.out).glob("RUN-*.json")) + ([run_file] if run_file.is_file() else []):
+            with path.open() as f:
+                recorded.append(json.load(f))
     else:
         wall = time.perf_counter() - t0
         files.write_json(run_file, dict(command=command, wall_s=round(wall, 1), runs=len(results),
