@@ -1,6 +1,7 @@
 """Training throughput (images/s) per method and input size: the model alone, and with each data path.
 
-For SimCC and heatmap models (the compact CNN) at each input size, in one process with one torch thread
+For SimCC (without and with the heatmap head's deconvolution, the reproduction's headline model) and heatmap
+models (the compact CNN) at each input size, in one process with one torch thread
 (the reproduction's setting on CPU), it times optimiser steps on
   * ``model``: one fixed random batch (the ceiling: no data work at all);
   * ``model (bf16 + channels-last)``: the same, with the CPU bf16 autocast the reproduction uses where the
@@ -82,7 +83,8 @@ def main(argv=None) -> None:
     print(f"device: {device}, threads {torch.get_num_threads()}, batch {args.batch}, bf16 native: {bf16 is not None}")
     print("| method | input | path | images/s | vs model alone |")
     print("|---|---|---|---|---|")
-    for codec_name, size in itertools.product(("simcc", "heatmap"), [parse_size(s) for s in args.sizes.split(",")]):
+    methods = (("simcc", "simcc", 0), ("simcc + 1 deconv", "simcc", 1), ("heatmap", "heatmap", None))
+    for (label, codec_name, deconvs), size in itertools.product(methods, [parse_size(s) for s in args.sizes.split(",")]):
         cfg = config_from_preset(None, codec=codec_name, input_size=size, rotation_factor=15.0, scale_factor=0.25,
                                  half_body_prob=0.0, sigma=3.0, hm_sigma=1.5)
         codec = codec_for(cfg)
@@ -92,7 +94,8 @@ def main(argv=None) -> None:
         fixed = next(_loader(cache, args.batch))
 
         def model(channels_last=False):
-            m = build_model("compact", codec, 17).to(device)
+            kw = {} if deconvs is None else {"deconvs": deconvs}
+            m = build_model("compact", codec, 17, **kw).to(device)
             return m.to(memory_format=torch.channels_last) if channels_last else m
 
         rates = {"model alone": _steps(model(), loss_fn, itertools.repeat(fixed), device, args.steps, None, False)}
@@ -109,7 +112,7 @@ def main(argv=None) -> None:
         ceiling = rates["model alone"]
         name = f"{size[0]}x{size[1]}"
         for path, r in rates.items():
-            print(f"| {codec_name} | {name} | {path} | {r:.0f} | {r / ceiling:.2f} |")
+            print(f"| {label} | {name} | {path} | {r:.0f} | {r / ceiling:.2f} |")
 
 
 if __name__ == "__main__":

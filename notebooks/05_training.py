@@ -24,9 +24,11 @@
 # 64x64 and a shorter CPU schedule (AdamW with a cosine decay, `config.QUICK_RECIPE`).
 #
 # The models below are **the committed ones**: `make reproduce` (quick mode, 2 CPU cores) trains them and keeps
-# seed 0 of SimCC and of the heatmap model in `reports/models/` (float16 weights, 2-3 MB each). Loading them
-# takes a second, so even the test suite's fast mode shows trained models. The last cell trains a model live,
-# as a short demonstration.
+# seed 0 of SimCC and of the heatmap model in `reports/models/` (float16 weights, ~3 MB each). Both have the
+# heatmap head's one deconvolution (stride 8 to 4) on the same backbone, as the paper's SimBa-SimCC keeps
+# SimpleBaseline's, so they differ in the head alone. Loading them takes a second, so even the test suite's fast
+# mode shows trained models. The last cell trains a model live, as a short demonstration (the `synth-simcc-64`
+# preset, the cheaper SimCC without the deconvolution).
 
 # %%
 # %matplotlib inline
@@ -133,9 +135,10 @@ print(f"{preset} on {engine.select_device(live.device)}: {len(hist)} epochs in {
 # %% [markdown]
 # **Conclusion.** Both heads train with the same engine, data and schedule; only the codec and the loss differ.
 # The committed SimCC model's 1-D distributions are narrow single peaks on most keypoints. On all 200 validation
-# people (the report's column) this seed of SimCC scores 49.9 AP against the heatmap's 25.5 / 41.9 / 46.5
-# (none / quarter / DARK); on the first 40 people (fast mode) DARK and SimCC trade places, which is exactly why
-# lesson 06 judges them over three seeds with a paired interval over all 200 people.
+# people (the report's column) this seed of SimCC scores 52.8 AP against the heatmap's 25.5 / 41.9 / 46.5
+# (none / quarter / DARK). On the first 40 people (fast mode) the order is the same, but every number moves by
+# 2-3 AP with the people drawn. That is exactly why lesson 06 judges the heads over three seeds, with a paired
+# interval over all 200 people.
 #
 # > **Key takeaways**
 # >

@@ -23,8 +23,10 @@
 # argument of Sec. 1 and 3 that a heatmap's quantisation error grows as the input shrinks.
 #
 # We read the committed quick reproduction (`make reproduce`: `simcc-lab reproduce --mode quick`, results in
-# `reports/`): SimCC and the heatmap model (the same compact CNN, decoded three ways) at 64x64 with three
-# training seeds and at 128x128 with one, plus learning curves. Numbers are COCO AP x 100 on the clean SynthPose
+# `reports/`): SimCC and the heatmap model at 64x64 with three training seeds and at 128x128 with one, plus
+# learning curves. Both are the same compact CNN with the heatmap head's one deconvolution (stride 8 to 4), as
+# the paper's SimBa-SimCC keeps SimpleBaseline's (equal GFLOPs, 8.9 vs 9.0 at 256x192): the two models differ in
+# the head alone, and the heatmap is decoded three ways. Numbers are COCO AP x 100 on the clean SynthPose
 # validation split.
 
 # %%
@@ -109,17 +111,19 @@ plots.oracle_figure(rows)
 
 # %% [markdown]
 # **Conclusion.** At 64x64, with three seeds, the table reproduces the paper's ordering and even its sizes:
-# SimCC 49.2 +- 0.6 AP against the heatmap's 25.6 without post-processing (+23.7; the paper's mean: +21.6) and
-# 41.4 with the quarter offset (+7.8; paper +8.4), both with intervals that exclude 0 and all seeds agreeing;
-# post-processing is worth +15.9 AP to the heatmap there. DARK (46.7) comes within 2.6 AP of SimCC: every
-# seed puts SimCC ahead, but the per-person OKS interval includes 0, so that one is only *partly*. The
-# learning curves show the mechanism at work but not yet its end: the argmax heatmap's floor (1.58 px) is
-# already half of its error (3.13 px), SimCC's floor (0.19 px) is 8 % of its own, and both were still
-# improving by 19 % per doubling of samples when the schedule ended. The trend across sizes does **not**
-# reproduce in quick mode, and the learning curves say why: at 128x128 the models had 25,000 samples (the
-# compute of one 64x64 run), where the heatmap head is still in its slow start (at 64x64 and 20,000 samples it
-# had 8.9 AP against SimCC's 22.8), so the 128x128 gap (45.3 vs 10.6) measures how fast each head learns,
-# not the representation. The codec oracle above shows the representation part alone shrinking with size.
+# SimCC 51.7 +- 1.0 AP (2.41 px) against the heatmap's 25.6 without post-processing (+26.1; the paper's mean:
+# +21.6) and 41.4 with the quarter offset (+10.3; paper +8.4). Against DARK (46.7) SimCC is ahead by +5.1 AP.
+# Every one of these differences holds on all three seeds, with a per-person interval that excludes 0, and
+# post-processing is worth +15.9 AP to the heatmap there. The learning curves show the mechanism at work but
+# not yet its end. The argmax heatmap's floor (1.58 px) is already half of its error (3.13 px), while SimCC's
+# floor (0.19 px) is 8 % of its own. Both were still improving, by about 20 % per doubling of samples, when the
+# schedule ended.
+#
+# The trend across sizes does **not** reproduce in quick mode, and the learning curves say why. At 128x128 the
+# models had 20,000 samples (about the compute of one 64x64 run). There the heatmap head is still in its slow
+# start: at 64x64 and 20,000 samples it had 8.9 AP with DARK against SimCC's 22.3. So the 128x128 gap (38.2 vs
+# 6.0) measures how fast each head learns, not the representation. The codec oracle above shows the
+# representation part alone shrinking with size.
 #
 # > **Key takeaways**
 # >
@@ -131,7 +135,7 @@ plots.oracle_figure(rows)
 #
 # ## Exercises
 # **1.** The paper's SimCC - heatmap gap at 64x64 is +21.6 AP without post-processing and +8.4 with it. Ours are
-# +23.7 and +7.8. Why can the absolute APs differ so much (49 vs 55) while the gaps agree?
+# +26.1 and +10.3. Why can the absolute APs differ (52 vs 55) while the gaps are so close?
 #
 # <details><summary>Answer</summary>
 #
@@ -145,7 +149,7 @@ plots.oracle_figure(rows)
 #
 # <details><summary>Answer</summary>
 #
-# Not within 80,000 samples: the argmax heatmap's ceiling is 55.5 AP and SimCC reaches 49.2. A longer schedule
+# Not within 80,000 samples: the argmax heatmap's ceiling is 55.5 AP and SimCC reaches 51.7. A longer schedule
 # (or `--mode full` on a GPU) would show whether SimCC passes the heatmap's ceiling, where the heatmap cannot
 # follow.
 # </details>

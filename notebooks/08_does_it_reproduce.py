@@ -70,25 +70,31 @@ for part, verdict, evidence in report.verdicts(res, quick):
 
 # %% [markdown]
 # ## What holds, what does not, and why
-# **Holds (3 seeds, paired intervals).** At 64x64 SimCC beats the heatmap without post-processing (+23.7 AP;
-# the paper's mean over four backbones: +21.6) and with the quarter offset (+7.8; paper +8.4), pooled over all
-# heatmap decodings (+11.4), and the heatmap needs its post-processing there (+15.9 AP from the quarter offset).
+# **Holds (3 seeds, paired intervals).** At 64x64, with both heads on the same backbone and deconvolution (equal
+# compute, as the paper's SimBa-SimCC), SimCC (51.7 +- 1.0 AP, 2.41 px) beats the heatmap:
+# - without post-processing by +26.1 AP (the paper's mean over four backbones: +21.6);
+# - with the quarter offset by +10.3 (paper +8.4);
+# - with DARK by +5.1;
+# - pooled over the three decodings by +13.8.
 #
-# **Partly.** SimCC against heatmap + DARK at 64x64: +2.6 AP with every seed agreeing, but the per-person OKS
-# interval includes 0: DARK recovers almost all of the heatmap's quantisation loss on these clean targets. The
-# learning curves show the heatmap's floor approaching (half of the argmax heatmap's error) but not yet
-# stopping it: both heads were still improving when the schedule ended.
+# The heatmap needs its post-processing there (+15.9 AP from the quarter offset), and much less at 128x128
+# (+0.9).
 #
-# **Does not (and why).** The SimCC - heatmap gap does not shrink from 64x64 to 128x128 in quick mode: the
-# 128x128 runs had the compute of one 64x64 run (25,000 samples, one seed), and the heatmap head learns more
-# slowly per sample (lesson 06's curves), so at 128x128 it had barely started (10.6 AP vs SimCC's 45.3). That
-# measures learning speed, not the representation.
+# **Partly.** The learning curves show the heatmap's floor approaching (half of the argmax heatmap's error) but
+# not yet stopping it: both heads were still improving, by about 20 % per doubling of samples, when the schedule
+# ended.
 #
-# **The ablations with seeds** (`reports/standard/`, 3 seeds, 56 min on 2 cores for k and smoothing): k > 1 beats
-# k = 1 (k = 3 best at 64x64, 50.1 vs 43.3 AP, as the paper chose) — **reproduces**; Gaussian labels beat one-hot
-# on every seed (+3.1 AP) but the per-person interval just includes 0, and Laplace ties with equal smoothing —
-# **partly**. Dropping the deconvolution costs the compact CNN's SimCC head 2.5 AP (49.2 vs 51.7 +- 1.0) while
-# saving a third of its multiply-adds — **partly** "almost unchanged".
+# **Does not (and why).** The SimCC - heatmap gap does not shrink from 64x64 to 128x128 in quick mode. The
+# 128x128 runs had about the compute of one 64x64 run (20,000 samples, one seed), and the heatmap head learns
+# more slowly per sample (lesson 06's curves). So at 128x128 it had barely started (6.0 AP with DARK vs SimCC's
+# 38.2). That measures learning speed, not the representation.
+#
+# **The ablations with seeds** (`reports/standard/`, 3 seeds, on the cheaper SimCC without the deconvolution):
+# - k > 1 beats k = 1 (k = 3 best at 64x64, 50.1 vs 43.3 AP, as the paper chose): **reproduces**.
+# - Gaussian labels beat one-hot on every seed (+3.1 AP), but the per-person interval just includes 0, and
+#   Laplace ties with equal smoothing: **partly**.
+# - Dropping the deconvolution costs the compact CNN's SimCC head 2.5 AP (49.2 vs 51.7 +- 1.0) while saving a
+#   third of its multiply-adds: **partly** "almost unchanged".
 #
 # **Crowds and backbones** (`reports/standard/`, 3 seeds, 48 min on 2 cores). In crowded scenes SimCC beats the
 # heatmap with the quarter offset (4.8 vs 2.4 AP) and with DARK (2.8), with intervals that exclude 0:

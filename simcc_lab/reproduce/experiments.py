@@ -248,7 +248,7 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     # 6. backbone
     rows = [Row("compact CNN, heatmap (DARK)", "64x64", heatmap("heatmap-64x64"), "dark", id="compact-heatmap-dark"),
             Row("compact CNN, heatmap, no post", "64x64", heatmap("heatmap-64x64"), "none", id="compact-heatmap-none"),
-            Row("compact CNN, SimCC", "64x64", simcc("simcc-k2-gauss-64x64"), id="compact-simcc"),
+            Row("compact CNN, SimCC (no deconv)", "64x64", simcc("simcc-k2-gauss-64x64"), id="compact-simcc"),
             Row("Transformer, heatmap (DARK)", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "dark",
                 id="transformer-heatmap-dark"),
             Row("Transformer, heatmap, no post", "64x64", heatmap("tf-heatmap-64x64", backbone="transformer"), "none",
