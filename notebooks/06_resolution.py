@@ -85,6 +85,51 @@ for part, verdict, evidence in report.verdicts(curves, results):
 report.curves_figure(curves, results)
 
 # %% [markdown]
+# ## The grid, seen in the trained models
+# Where does the heatmap's floor come from in a *trained* model? Take the committed seed-0 models of the quick
+# run (`reports/models/`, lesson 05) and look at where their predicted coordinates fall inside one 4-px cell of
+# the heatmap (no flip test here, to see each decoder alone; the heatmap's pixels sit in the middle of the
+# axis). Argmax can only answer with a heatmap pixel, so every prediction sits on one spike, up to 2 px from
+# where the keypoint may be. DARK moves it off the grid, and SimCC's 2 bins per pixel give 8 evenly spaced
+# positions per cell. Yet DARK's error is no better than SimCC's: the floor is only part of a trained model's
+# error, which is why lesson 02's oracle and the learning curves above are needed to see it.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from pathlib import Path
+from simcc_lab.training import engine
+from simcc_lab.training.config import codec_for
+from simcc_lab.data.topdown import TopDownDataset
+from simcc_lab.data.synthetic import ensure_dataset
+n_people = 40 if FAST else grid.base["synth_val_images"]
+val_json, val_dir = ensure_dataset(name=f"lesson06-clean-val{n_people}", num_train=1, num_val=n_people, seed=0,
+                                   clean=True, progress=False)["val"]
+trained = {name: engine.load_model(Path("../reports/models") / f"{name}-s0.pt")
+           for name in ("simcc-k2-gauss-deconv1-64x64", "heatmap-64x64")}
+predicted = {}
+for name, (net, cfg, codec) in trained.items():
+    data = TopDownDataset(val_json, val_dir, cfg.input_size, codec)
+    images = torch.stack([data[i]["image"] for i in range(len(data))])
+    truth = np.stack([data[i]["meta"]["kpts_input"] for i in range(len(data))])
+    seen = np.stack([data[i]["meta"]["visible"] for i in range(len(data))]) > 0
+    with torch.no_grad():
+        out = net(images)
+    for label, ref in ((("heatmap, argmax", "none"), ("heatmap, DARK", "dark")) if cfg.codec == "heatmap"
+                       else (("SimCC k=2", None),)):
+        kw = {"from_logits": True} if cfg.codec == "simcc" else {}
+        kp, _ = codec_for(cfg, refinement=ref).decode(*out, **kw)
+        kp = np.asarray(kp)
+        predicted[label] = kp
+        err = np.linalg.norm(kp - truth, axis=-1)[seen].mean()
+        print(f"{label:16s} {len(data)} people: mean error {err:.2f} input px")
+
+# %%
+fig = plots.cell_phase_figure(predicted)
+for name, phase in fig.phases.items():
+    print(f"{name:16s} distinct positions in a cell: {len(np.unique(np.round(phase, 4)))}")
+fig
+
+# %% [markdown]
 # ## The representation alone, at every size
 # What the quick run cannot afford (256x192 on a CPU), the codec oracle measures in seconds: the AP a *perfect*
 # network would lose to each output representation, on the same clean validation people, at the paper's three

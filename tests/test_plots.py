@@ -312,3 +312,12 @@ def test_plain_log_ticks_keeps_fixed_ticks():
     FigureCanvasAgg(fig).draw()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
     assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
+
+
+def test_cell_phase_figure_shows_the_grid():
+    grid = np.arange(10)[:, None, None] * 4.0 * np.ones((1, 17, 2))  # heatmap pixels j -> input j * stride
+    simcc = (np.arange(40)[:, None, None] + 0.5) / 2 - 0.5 * np.ones((1, 17, 2))  # SimCC k=2 bin centres
+    fig = plots.cell_phase_figure({"argmax": grid, "SimCC": simcc})
+    assert np.allclose(fig.phases["argmax"], 2.0)  # one spike in the middle of the cell
+    assert len(np.unique(np.round(fig.phases["SimCC"], 6))) == 8  # k x stride evenly spaced spikes
+    assert len(fig.axes) == 2

@@ -396,6 +396,28 @@ def history_figure(histories: dict, metric: str = "train_loss"):
     return plain_log_ticks(fig)
 
 
+def cell_phase_figure(predictions: dict, stride: float = 4.0, bins: int = 64):
+    """Where predicted coordinates land inside one heatmap cell, one panel per decoding.
+
+    ``predictions``: ``{name: (N, K, 2) array}`` of keypoints in input px (x and y pooled). The phase is
+    ``(coordinate + stride / 2) mod stride`` in input px, so that heatmap pixel j, which decodes to input
+    ``j * stride`` (codecs.heatmap), sits in the middle of the cell. A heatmap decoded by argmax can only land
+    there (one spike); SimCC's k bins per pixel give ``k * stride`` evenly spaced spikes; a refinement (DARK)
+    spreads continuously.
+    ``fig.phases``: ``{name: (M,) phases}``."""
+    n = len(predictions)
+    fig = _figure(3.0 * n, 2.8)
+    fig.phases = {}
+    for ax, (name, pts) in zip(np.atleast_1d(fig.subplots(1, n, sharey=True)), predictions.items()):
+        phase = np.mod(np.asarray(pts, dtype=np.float64).reshape(-1) + stride / 2, stride)
+        fig.phases[name] = phase
+        ax.hist(phase, bins=bins, range=(0, stride), color="C0")
+        ax.set(title=name, xlabel=f"offset in a {stride:g}-px cell (input px)", xlim=(0, stride))
+        ax.axvline(stride / 2, color="0.5", ls=":", lw=1)
+    np.atleast_1d(fig.axes)[0].set_ylabel("keypoint coordinates")
+    return fig
+
+
 LOSS_NAMES = {"simcc": "KL divergence", "heatmap": "MSE", "SimCC": "KL divergence", "heatmap model": "MSE"}
 
 
