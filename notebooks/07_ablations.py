@@ -22,7 +22,7 @@
 # heatmap 42.4 vs SimCC 46.5 AP) and the backbone rows of the main table (SimBa, HRNet, TokenPose).
 #
 # **Which results.** These ablations are `simcc-lab reproduce --mode standard` (3 seeds each, the quick recipe,
-# 80,000 samples per run; about 2 hours on 2 CPU cores in three invocations, each one's command and wall time in
+# 80,000 samples per run; about 2 hours on 2 CPU cores in four invocations, each one's command and wall time in
 # `reports/standard/RUN*.json`), written to `reports/standard/`. The ablations vary the cheaper SimCC model
 # *without* the heatmap head's deconvolution (k=2, Gaussian: 49.2 AP), while lessons 06 and 08 compare the heads
 # at equal compute, SimCC *with* it; the upsampling section below measures the difference. The first cell
@@ -153,6 +153,20 @@ show("backbone")
 
 # %%
 figure("backbone")
+
+# %% [markdown]
+# The plateau itself: the Transformer's training loss per epoch (seed 0), SimCC's KL divergence beside the heatmap's
+# MSE (different quantities, so separate axes), from the histories in the result files.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+folder, results = sources["backbone"]
+tf_hist = {label: results[f"{run}-s0"]["history"]
+           for label, run in (("SimCC", "tf-simcc-k2-gauss-64x64"), ("heatmap", "tf-heatmap-64x64"))}
+for label, hist in tf_hist.items():
+    print(f"Transformer {label:8s} train loss at epochs 1, 4, 8, 16, 24, 32: "
+          + ", ".join(f"{hist[e - 1]['train_loss']:.4g}" for e in (1, 4, 8, 16, 24, 32)))
+plots.history_figure({f"Transformer, {label}": hist for label, hist in tf_hist.items()})
 
 # %% [markdown]
 # **Conclusion.** Every verdict line above is computed by the rule stated in `reports/REPORT.md` from our own

@@ -178,6 +178,8 @@ def test_history_and_predictions_figures():
     # two runs' losses (KL vs MSE) on two axes, each named
     fig = plots.history_figure({"simcc": [dict(epoch=1, train_loss=2.0)], "heatmap": [dict(epoch=1, train_loss=0.01)]})
     assert [ax.get_ylabel() for ax in fig.axes] == ["train loss (KL divergence)", "train loss (MSE)"]
+    assert [plots.loss_name(n) for n in ("Transformer, SimCC", "heatmap model", "other")] == \
+        ["KL divergence", "MSE", "loss"]
     imgs = np.zeros((2, 16, 16, 3), np.uint8)
     kp = np.full((2, 17, 2), 8.0)
     probs = np.full((2, 17, 32), 1 / 32)

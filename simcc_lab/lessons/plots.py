@@ -390,7 +390,7 @@ def history_figure(histories: dict, metric: str = "train_loss"):
     fig = _figure(3.4 * n, 3.0)
     for ax, (name, hist) in zip(np.atleast_1d(fig.subplots(1, n)), histories.items()):
         ax.plot([h["epoch"] for h in hist], [h[metric] for h in hist], "o-", ms=3, color="C0")
-        ax.set(xlabel="epoch", ylabel=f"{metric.replace('_', ' ')} ({LOSS_NAMES.get(name, 'loss')})", yscale="log",
+        ax.set(xlabel="epoch", ylabel=f"{metric.replace('_', ' ')} ({loss_name(name)})", yscale="log",
                title=name)
         ax.grid(alpha=0.3, which="both")
     return plain_log_ticks(fig)
@@ -418,7 +418,10 @@ def cell_phase_figure(predictions: dict, stride: float = 4.0, bins: int = 64):
     return fig
 
 
-LOSS_NAMES = {"simcc": "KL divergence", "heatmap": "MSE", "SimCC": "KL divergence", "heatmap model": "MSE"}
+def loss_name(run: str) -> str:
+    """The training loss of a run named like ``run`` ("... SimCC ..." or "... heatmap ..."), for axis labels."""
+    low = run.lower()
+    return "KL divergence" if "simcc" in low else "MSE" if "heatmap" in low else "loss"
 
 
 def predictions_figure(images, kpts_pred, kpts_true=None, x_probs=None, y_probs=None, k: float = 2.0,
