@@ -22,7 +22,7 @@
 # heatmap 42.4 vs SimCC 46.5 AP) and the backbone rows of the main table (SimBa, HRNet, TokenPose).
 #
 # **Which results.** These ablations are `simcc-lab reproduce --mode standard` (3 seeds each, the quick recipe,
-# 80,000 samples per run; about 2 hours on 2 CPU cores in four invocations, each one's command and wall time in
+# 80,000 samples per run; about 2 h 40 min on 2 CPU cores in four invocations, each one's command and wall time in
 # `reports/standard/RUN*.json`), written to `reports/standard/`. The ablations vary the cheaper SimCC model
 # *without* the heatmap head's deconvolution (k=2, Gaussian: 49.2 AP), while lessons 06 and 08 compare the heads
 # at equal compute, SimCC *with* it; the upsampling section below measures the difference. The first cell

@@ -48,6 +48,12 @@ def test_grid_covers_every_experiment_and_shares_runs():
     assert dict(next(r for r in g.runs.values() if r.name == "simcc-k2-gauss-deconv1-128x128").overrides)["deconvs"] == 1
     # on CPU the 128x128 runs of the trend train one seed; the 64x64 comparison three
     assert sorted(r.seed for r in g.runs.values() if r.name == "heatmap-128x128") == [0]
+    # ... for the 64x64 runs' samples in standard mode, for about one 64x64 run's compute in quick mode
+    epochs = {m: {r.name: dict(experiments.build_grid(m).base, **r.config_overrides())["epochs"]
+                  for r in experiments.build_grid(m).runs.values() if r.name.startswith("heatmap-")}
+              for m in ("quick", "standard")}
+    assert epochs["standard"]["heatmap-128x128"] == epochs["standard"]["heatmap-64x64"] == 32
+    assert epochs["quick"]["heatmap-128x128"] == 8
     assert sorted(r.seed for r in g.runs.values() if r.name == "heatmap-64x64") == [0, 1, 2]
 
 

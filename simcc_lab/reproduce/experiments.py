@@ -148,9 +148,13 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
 
     def sized(size):
         """Per-size overrides. On 2 CPU cores a 128x128 step costs ~3.5x a 64x64 one (bench_train.py), so
-        the trend's 128x128 runs train one seed for 8 epochs (20,000 samples, the cosine over those), with
-        no learning-curve points: about the compute of one 64x64 run, so that quick mode fits 30 minutes."""
+        the trend's 128x128 runs train one seed. In quick mode for 8 epochs (20,000 samples, the cosine over
+        those), without learning-curve points: about the compute of one 64x64 run, so that quick mode fits 30
+        minutes. In standard mode for the 64x64 runs' 32 epochs, with their curve points: the same samples at
+        both sizes (~25 min for the pair), so that the trend compares heads that had the same training."""
         if cpu and size != "64x64":
+            if mode == "standard":
+                return {"input_size": wh[size]}
             return {"input_size": wh[size], "epochs": 8, "eval_epochs": ()}
         return {"input_size": wh[size]}
 
