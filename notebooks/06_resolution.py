@@ -97,7 +97,7 @@ report.curves_figure(curves, results)
 # %%
 # (not output-checked: model inference in float32 may differ in the last digits on another CPU)
 from pathlib import Path
-from simcc_lab.training import engine
+from simcc_lab.training import engine, inference
 from simcc_lab.training.config import codec_for
 from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.data.synthetic import ensure_dataset
@@ -108,20 +108,18 @@ trained = {name: engine.load_model(Path("../reports/models") / f"{name}-s0.pt")
            for name in ("simcc-k2-gauss-deconv1-64x64", "heatmap-64x64")}
 predicted = {}
 for name, (net, cfg, codec) in trained.items():
-    data = TopDownDataset(val_json, val_dir, cfg.input_size, codec)
-    images = torch.stack([data[i]["image"] for i in range(len(data))])
-    truth = np.stack([data[i]["meta"]["kpts_input"] for i in range(len(data))])
-    seen = np.stack([data[i]["meta"]["visible"] for i in range(len(data))]) > 0
-    with torch.no_grad():
-        out = net(images)
-    for label, ref in ((("heatmap, argmax", "none"), ("heatmap, DARK", "dark")) if cfg.codec == "heatmap"
-                       else (("SimCC k=2", None),)):
-        kw = {"from_logits": True} if cfg.codec == "simcc" else {}
-        kp, _ = codec_for(cfg, refinement=ref).decode(*out, **kw)
-        kp = np.asarray(kp)
+    loader = torch.utils.data.DataLoader(TopDownDataset(val_json, val_dir, cfg.input_size, codec), batch_size=64)
+    if cfg.codec == "heatmap":
+        decodings = {"heatmap, argmax": codec_for(cfg, refinement="none"), "heatmap, DARK": codec_for(cfg, refinement="dark")}
+    else:
+        decodings = {"SimCC k=2": codec}
+    # one forward pass, every decoding of it (no flip test)
+    pred = inference.predict(net, loader, codec, torch.device("cpu"), also=decodings)
+    truth, seen = pred["meta"]["kpts_input"], pred["meta"]["visible"] > 0
+    for label, (kp, _) in pred["also"].items():
         predicted[label] = kp
         err = np.linalg.norm(kp - truth, axis=-1)[seen].mean()
-        print(f"{label:16s} {len(data)} people: mean error {err:.2f} input px")
+        print(f"{label:16s} {len(truth)} people: mean error {err:.2f} input px")
 
 # %%
 fig = plots.cell_phase_figure(predicted)

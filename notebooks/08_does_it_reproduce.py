@@ -43,11 +43,11 @@ print(report.RULES)
 # %%
 # NBVAL_CHECK_OUTPUT
 def seeds(exp, results):
-    """Seeds per input size of the experiment's runs, e.g. "3 seeds" or "64x64: 3 seeds, 128x128: 1"."""
-    per = {}
+    """Seeds per input size of the experiment's rows (the report table's seed column), e.g. "3 seeds" or
+    "64x64: 3, 128x128: 1 seeds"."""
+    counts = {}
     for row in exp.rows:
-        per.setdefault(row.group, set()).update(r["seed"] for r in results.values() if r["run"] == row.run)
-    counts = {group: len(s) for group, s in per.items()}
+        counts[row.group] = max(counts.get(row.group, 0), report.cell(results, row.run, row.variant).n)
     if len(set(counts.values())) == 1:
         return f"{next(iter(counts.values()))} seeds"
     return ", ".join(f"{group}: {n}" for group, n in counts.items()) + " seeds"

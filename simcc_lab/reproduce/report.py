@@ -273,12 +273,13 @@ def oracle_floor(results: dict[str, dict], row: Row, metric: str = "pixel_error"
     return float("nan")
 
 
-def _curve_verdicts(exp: Experiment, results) -> list[tuple[str, str, str]]:
+def _curve_verdicts(j: Judge) -> list[tuple[str, str, str]]:
     """Over the last doubling of samples, does the heatmap (argmax) stall near its floor while SimCC improves?
 
     **reproduces**: the heatmap's relative error drop over the last doubling is less than half of SimCC's and
     SimCC ends lower; **partly**: SimCC ends lower but the heatmap is still improving at a comparable rate (its
     floor does not stop it yet); **does not**: SimCC does not end lower."""
+    exp, results = j.exp, j.results
     sc, hm = (next(r for r in exp.rows if r.id == i) for i in ("simcc", "heatmap-none"))
     pts = {r.label: curve_points(results, r) for r in (sc, hm)}
     if any(len(p) < 2 for p in pts.values()):
@@ -302,7 +303,7 @@ def _curve_verdicts(exp: Experiment, results) -> list[tuple[str, str, str]]:
 # The rule of each experiment (its claim in the Experiment, its rows in experiments.build_grid).
 VERDICT_RULES = {
     "resolution": _resolution_verdicts,
-    "curves": lambda j: _curve_verdicts(j.exp, j.results),
+    "curves": _curve_verdicts,
     "k": _k_verdicts,
     "smoothing": _smoothing_verdicts,
     "upsampling": _upsampling_verdicts,
