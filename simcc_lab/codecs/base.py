@@ -53,7 +53,9 @@ class Codec(Protocol):
     """What every codec offers (:class:`~simcc_lab.codecs.simcc.SimCCCodec`,
     :class:`~simcc_lab.codecs.heatmap.HeatmapCodec`): a ``kind``, the ``input_size`` (W, H) it works at,
     ``encode`` (input-pixel keypoints -> a targets NamedTuple with ``.targets`` and ``.weights``),
-    ``decode(*outputs)`` (model outputs -> input-pixel keypoints, scores) and ``flip_outputs``."""
+    ``decode(*outputs)`` (model outputs -> input-pixel keypoints, scores), ``flip_outputs``, and the decodings it
+    offers: ``decodings()`` (their names), ``decoding`` (the one ``decode`` applies) and
+    ``with_decoding(name)`` (a codec that decodes so). Every other list of decodings is derived from these."""
 
     kind: str
     input_size: tuple[int, int]
@@ -63,6 +65,10 @@ class Codec(Protocol):
     def decode(self, *outputs): ...
 
     def flip_outputs(self, outputs, flip_index, shift: bool = True) -> tuple: ...
+
+    def decodings(self) -> tuple[str, ...]: ...
+
+    def with_decoding(self, name: str): ...
 
 
 CODEC_CLASSES: dict[str, type] = {}  # kind -> codec class; filled by register_codec (simcc.py, heatmap.py)

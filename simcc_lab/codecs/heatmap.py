@@ -5,6 +5,7 @@ Conventions: see :mod:`simcc_lab.codecs.base` and docs/architecture.md.
 """
 from __future__ import annotations
 
+import copy
 import math
 from numbers import Integral
 
@@ -84,6 +85,21 @@ class HeatmapCodec:
         return (f"HeatmapCodec(input_size={self.input_size}, stride={self.stride}, sigma={self.sigma:g}, "
                 f"encoding={self.encoding!r}, refinement={self.refinement!r}, blur_kernel={self.blur_kernel}) "
                 f"-> heatmap_size={self.heatmap_size}")
+
+    def decodings(self) -> tuple[str, ...]:
+        """Names of the decodings this codec offers (one trained model, several decoders): the refinements."""
+        return REFINEMENTS
+
+    @property
+    def decoding(self) -> str:
+        """The decoding :meth:`decode` applies (the ``refinement``)."""
+        return self.refinement
+
+    def with_decoding(self, name: str) -> "HeatmapCodec":
+        """A copy of this codec that decodes with ``name`` (one of :meth:`decodings`); same targets."""
+        new = copy.copy(self)
+        new.refinement = _choice(name, "decoding", REFINEMENTS)
+        return new
 
     def encode(self, keypoints, visible=None) -> HeatmapTargets:
         """Heatmaps (..., K, h, w) (float32, peak 1 at the centre) and weights (..., K) for keypoints

@@ -15,6 +15,9 @@ from .base import (SimCCTargets, _argmax_last, _back, _choice, _keep, _keypoints
                    _shift_last, _torch, _usable, register_codec, size_pair)
 
 
+DECODINGS = ("default",)  # SimCC decodings: argmax over each axis's bins
+
+
 @register_codec
 class SimCCCodec:
     """SimCC: one classification over Nx = round(k W) x-bins and one over Ny = round(k H) y-bins.
@@ -84,6 +87,20 @@ class SimCCCodec:
                 f"sigma={self.sigma}, eps={self.eps:g}, centre={self.centre!r}, normalize={self.normalize}, "
                 f"score={self.score!r}" + (f", convention={self.convention!r}" if self.convention != "simcc_lab" else "")
                 + f") -> simcc_size={self.simcc_size}")
+
+    def decodings(self) -> tuple[str, ...]:
+        """Names of the decodings this codec offers: "default" (argmax per axis with softmax scores)."""
+        return DECODINGS
+
+    @property
+    def decoding(self) -> str:
+        """The decoding :meth:`decode` applies."""
+        return DECODINGS[0]
+
+    def with_decoding(self, name: str) -> "SimCCCodec":
+        """This codec decoding with ``name`` (one of :meth:`decodings`)."""
+        _choice(name, "decoding", DECODINGS)
+        return self
 
     def bin_positions(self, x):
         """Input-pixel x (any shape, any kind) -> bin position mu = (x + 0.5) k - 0.5 (MMPose: x k)."""
