@@ -17,16 +17,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from .. import files
-from ..evaluation.oracle import codec_oracle
-from ..models import build_model, count_params_flops
 from ..training import engine
 from ..training.checkpoint import export_model, load_checkpoint
-from ..training.config import RUN_FIELDS, codec_for, config_from_preset, config_to_dict
+from ..training.config import RUN_FIELDS, config_from_preset, config_to_dict
 from . import report
+from .provenance import provenance
 from .experiments import MODES, Grid, Run, build_grid, load_results, model_path, result_path
 
 Trainer = Callable[[Run, dict, Path], dict]
@@ -40,7 +38,7 @@ def _export(src: Path, dst: Path, result: dict) -> None:
 
 def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, only: tuple[str, ...] = (),
              progress: Callable[[str], None] = print, work_dir: str | Path | None = None,
-             jobs: int = 1) -> dict[str, dict]:
+             jobs: int = 1, rerun: tuple[str, ...] = (), command: str | None = None) -> dict[str, dict]:
     """Execute the runs the selected experiments need; skip finished ones.
 
     Args:
@@ -53,6 +51,9 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
         jobs: runs trained at once, each in its own process (``trainer`` must then be picklable: a
             module-level function). On CPU each run uses one thread and loads its own data (no loader
             process), so jobs = cores uses the machine.
+        rerun: run keys (``name-s<seed>``) to train again from scratch, and nothing else; an earlier
+            result and checkpoint of each are kept beside as ``.stale``.
+        command: the command line recorded in each new result's ``provenance``.
     Returns: results by run key (finished ones, including those found on disk).
     """
     unknown = set(only) - set(grid.experiments)
@@ -64,11 +65,16 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
     trainer = trainer or train_and_evaluate
     out_dir = Path(out_dir)
     work_dir = Path(work_dir) if work_dir is not None else out_dir / "runs"
-    runs = grid.runs_for(names)
+    runs = grid.runs_for(names) if not rerun else _selected_runs(grid, rerun)
     results, todo = {}, []
     for i, run in enumerate(runs, 1):
         path = result_path(out_dir, run)
         overrides = dict(grid.base, **run.config_overrides())
+        if rerun:
+            for old in (path, work_dir / run.key):
+                if old.exists():
+                    progress(f"[{i}/{len(runs)}] {run.key}: trained again; earlier {old.name} kept as "
+                             f"{_set_aside(old).name}")
         if path.exists():
             with path.open() as f:
                 earlier = json.load(f)
@@ -90,8 +96,10 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
         todo.append((i, run, overrides, run_dir))
 
     def finish(i, run, overrides, result, wall):
+        environment = result.get("environment")
+        result = {k: v for k, v in result.items() if k != "environment"}
         result = dict(result, run=run.name, key=run.key, seed=run.seed, overrides=_jsonable(overrides),
-                      wall_s=round(wall, 1))
+                      wall_s=round(wall, 1), provenance=provenance(command, environment))
         files.write_json(result_path(out_dir, run), result)
         results[run.key] = result
         if run.name in grid.export and run.seed == grid.seeds[0]:
@@ -126,6 +134,14 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
             pool.shutdown(wait=False, cancel_futures=True)  # finished runs are saved; the rest resume later
             raise
     return results
+
+
+def _selected_runs(grid: Grid, keys: tuple[str, ...]) -> list[Run]:
+    """The grid's runs with these keys, in the order given; an unknown key is a ValueError listing them."""
+    unknown = [k for k in keys if k not in grid.runs]
+    if unknown:
+        raise ValueError(f"unknown run(s) {unknown} in mode {grid.mode!r}; known: {sorted(grid.runs)}")
+    return [grid.runs[k] for k in dict.fromkeys(keys)]
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -212,36 +228,17 @@ def _jsonable(d: dict) -> dict:
 
 
 def train_and_evaluate(run: Run, overrides: dict, run_dir: Path) -> dict:
-    """The real trainer: :func:`engine.fit` (resuming from ``run_dir``), then one evaluation per variant.
+    """The real trainer: :func:`engine.train` (resuming from ``run_dir``), as the JSON of its RunResult.
 
-    Returns ``{"metrics": {variant: {AP, AP50, ..., pixel_error}}, "per_person": {variant: lists of
-    ann_id, err_sum, count, oks}, "oracle": {variant: {AP, pixel_error}} (the codec alone on the same val
-    people), "params_m", "gflops", "train_images_per_s", "history"}``. Heatmap variants are decodings of
-    the same trained model.
+    Returns ``{"metrics": {decoding: {AP, AP50, ..., pixel_error}}, "per_person": {decoding: lists of
+    ann_id, err_sum, count, oks}, "oracle": {decoding: {AP, pixel_error}} (the codec alone on the same val
+    people), "history", "train_images_per_s", "params_m", "gflops", "environment"}``. Every decoding comes
+    from the last epoch's one validation pass of the one trained model.
     """
-    # evaluation happens below, once per variant; during training only the last epoch is evaluated
+    # during training only the last epoch is evaluated (and the learning-curve epochs)
     cfg = config_from_preset(None, **dict(overrides, out_dir=str(run_dir), resume=True, eval_every=0))
-    history = engine.fit(cfg)
-    metrics, per_person, oracle = {}, {}, {}
-    val_file = engine.data_paths(cfg)["val"][0]
-    for variant in run.variants:
-        extra = {} if variant == "default" else {"refinement": variant}
-        m = engine.evaluate(cfg, progress=False, per_person=True, **extra)
-        per_person[variant] = m.pop("per_person", None)
-        metrics[variant] = {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}
-        # The codec's own floor on the same val people: encode the truth, decode it (no network).
-        o = codec_oracle(val_file, codec_for(cfg, refinement=extra.get("refinement")))
-        oracle[variant] = {"AP": float(o["AP"]), "pixel_error": float(o["mean_err_input_px"])}
-    out = {"metrics": metrics, "per_person": per_person, "oracle": oracle, "history": history,
-           "train_images_per_s": float(np.median([h["images_per_s"] for h in history])) if history else None}
-    try:  # compute figures are a nicety of the report; a model the counter cannot trace still has its AP
-        model = build_model(cfg.backbone, codec=codec_for(cfg), num_keypoints=17, deconvs=cfg.deconvs)
-        c = count_params_flops(model, cfg.input_size)
-        out["params_m"] = c["params"]["total"] / 1e6 if isinstance(c.get("params"), dict) else c.get("params_m")
-        out["gflops"] = c["gflops"]["total"] if isinstance(c.get("gflops"), dict) else c.get("gflops")
-    except Exception as err:  # noqa: BLE001 - reported, not hidden
-        out["compute_error"] = f"{type(err).__name__}: {err}"
-    return out
+    result = engine.train(cfg)
+    return dict(result.to_dict(), environment=result.environment)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -258,6 +255,9 @@ def register_cli(sub) -> None:
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run one experiment (repeatable): resolution, curves, k, smoothing, upsampling, crowded, "
                         "backbone")
+    p.add_argument("--run", action="append", default=[], metavar="KEY", dest="rerun",
+                   help="(re)train exactly this run (repeatable), e.g. heatmap-64x64-s1; its earlier result and "
+                        "checkpoint are kept as .stale. The report is rewritten from every result in --out")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2; 0 in tiny mode)")
     p.add_argument("--out", default=None,
                    help="report, figures, results/*.json and models/ go here (default reports/ in quick mode, "
@@ -283,6 +283,10 @@ def _cli_reproduce(args) -> int:
     if args.out is None:
         args.out = "reports" if args.mode == "quick" else f"reports/{args.mode}"
     grid = build_grid(args.mode, seeds)
+    if args.rerun and (args.only or args.report_only):
+        raise ValueError("--run trains the named runs only: it cannot be combined with --only or --report-only")
+    command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
+        else f"simcc-lab reproduce --mode {args.mode}"
     t0 = time.perf_counter()
     trained = False
     if args.report_only:
@@ -292,11 +296,13 @@ def _cli_reproduce(args) -> int:
     else:
         before = load_results(args.out)
         results = run_grid(grid, args.out, only=tuple(args.only), jobs=args.jobs or default_jobs(),
-                           work_dir=args.work_dir or f"runs/reproduce-{args.mode}")
+                           work_dir=args.work_dir or f"runs/reproduce-{args.mode}", rerun=tuple(args.rerun),
+                           command=command)
         trained = any(before.get(k) != v for k, v in results.items())
-    command = "simcc-lab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
-        else f"simcc-lab reproduce --mode {args.mode}"
-    run_file, recorded = Path(args.out) / "RUN.json", []
+        if args.rerun:  # the report covers the whole grid: the other runs' results as they are on disk
+            keys = {r.key for r in grid.runs.values()}
+            results = dict({k: v for k, v in load_results(args.out).items() if k in keys}, **results)
+    run_file, recorded = Path(args.out) / ("RUN.json" if not args.rerun else f"RUN-run-{args.rerun[0]}.json"), []
     if not trained:  # nothing trained now: keep the records of the invocations that did (command, wall time)
         wall = None
         # RUN.json is the latest; RUN-<what>.json are earlier invocations kept beside it (e.g. --only k, then

@@ -29,25 +29,23 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
-from ..codecs import REFINEMENTS
-from ..data.coco import coco_paths
-from ..data.topdown import TopDownDataset
-from ..data.crops import CropCache
-from ..data.synthetic import ensure_dataset
+from ..evaluation.oracle import codec_oracle
 from ..files import write_json
-from ..models import build_model
+from ..models import count_params_flops
 from . import distributed as D
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (EVAL_FIELDS, PRESETS, RESUME_FIELDS, TrainConfig, add_config_arguments, build_augment,
-                     codec_for, config_from_dict, config_from_preset, config_to_dict, overrides_from_args)
+from .config import (EVAL_FIELDS, PRESETS, RESUME_FIELDS, TrainConfig, add_config_arguments, config_from_dict,
+                     config_from_preset, config_to_dict, overrides_from_args)
 from .distributed import resolve_amp, select_device
-from .inference import batch_to_device, compute_metrics, predict
-from .losses import build_loss
+from .inference import batch_to_device
+from .parts import Parts, build_datasets, build_model_for, build_parts, data_paths, make_loader
+from .run_result import RunResult
+from .validation import epoch_record, evaluate, load_model, validate
 
-__all__ = ["fit", "evaluate", "load_model", "select_device", "resolve_amp", "lr_factor",
+__all__ = ["fit", "train", "evaluate", "load_model", "select_device", "resolve_amp", "lr_factor",
            "data_paths", "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS", "TrainState"]
 
 WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
@@ -90,100 +88,11 @@ def lr_factor(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
     return factor
 
 
-# ---------------------------------------------------------------------------------------------------
-# Data and model from a config
-# ---------------------------------------------------------------------------------------------------
-def data_paths(cfg: TrainConfig, info: D.DistInfo | None = None) -> dict[str, tuple[Path, Path]]:
-    """``{"train": (annotation file, image folder), "val": (...)}`` of the config's data set; SynthPose is
-    generated into its cache first when not there (by rank 0; the other ranks wait)."""
-    info = info or D.env_info()
-    if cfg.dataset == "coco":
-        root = cfg.coco_root or None
-        return {s: coco_paths(root, s) for s in ("train", "val")}
-    w, h = cfg.synth_image_size
-    variant = "-crowded" if cfg.crowded else "-clean" if cfg.synth_clean else ""
-    name = f"synthpose{variant}-{w}x{h}-n{cfg.synth_train_images}-v{cfg.synth_val_images}-s{cfg.data_seed}"
-    kwargs = dict(cache_dir=cfg.cache_dir or None, name=name, num_train=cfg.synth_train_images,
-                  num_val=cfg.synth_val_images, seed=cfg.data_seed, crowded=cfg.crowded, clean=cfg.synth_clean,
-                  size=(w, h),
-                  progress=cfg.progress and info.is_main)
-    # Rank 0 generates; the others wait and then only find the cached files (two writers would clash).
-    paths = ensure_dataset(**kwargs) if info.is_main else None
-    D.barrier()
-    return paths if paths is not None else ensure_dataset(**kwargs)
-
-
-def build_datasets(cfg: TrainConfig, codec, info: D.DistInfo | None = None, device="cpu"):
-    """(train data set, val TopDownDataset) of the config's data set; the train set is a CropCache (crops
-    kept and augmented on ``device``) when ``cfg.crop_cache``, else a TopDownDataset."""
-    paths = data_paths(cfg, info)
-    if cfg.crop_cache:
-        train = CropCache(*paths["train"], cfg.input_size, codec, augment=build_augment(cfg), seed=cfg.seed,
-                          device=device)
-    else:
-        train = TopDownDataset(*paths["train"], cfg.input_size, codec, train=True, augment=build_augment(cfg),
-                               seed=cfg.seed)
-    val = TopDownDataset(*paths["val"], cfg.input_size, codec, train=False,
-                         bbox_file=cfg.val_bbox_file or None)
-    return train, val
-
-
-def build_model_for(cfg: TrainConfig, codec, num_keypoints: int) -> torch.nn.Module:
-    """The PoseModel the config describes."""
-    kwargs = dict(pretrained=cfg.pretrained)
-    if cfg.deconvs is not None:
-        kwargs["deconvs"] = cfg.deconvs
-    return build_model(cfg.backbone, codec, num_keypoints, **kwargs)
-
-
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A generator seeded from (seed, epoch) alone: the DataLoader draws its workers' seeds from it."""
     g = torch.Generator()
     g.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1))
     return g
-
-
-def _loader(dataset, batch_size: int, workers: int, device: torch.device, sampler=None,
-            drop_last: bool = False) -> DataLoader:
-    # persistent_workers=False: workers are re-created each epoch and so see dataset.set_epoch().
-    # A data set that serves whole batches (data/crops.CropCache) brings its own pass-through collate; one
-    # that makes GPU tensors must load in this process.
-    in_process = getattr(dataset, "in_process", False)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False,
-                      num_workers=0 if in_process else workers, pin_memory=device.type == "cuda" and not in_process,
-                      drop_last=drop_last, persistent_workers=False,
-                      generator=torch.Generator().manual_seed(0), collate_fn=getattr(dataset, "collate_fn", None))
-
-
-# ---------------------------------------------------------------------------------------------------
-# Validation
-# ---------------------------------------------------------------------------------------------------
-def _validate(parts: _Parts, cfg: TrainConfig, device, out_json=None, per_person: bool = False,
-              curve: bool = False) -> dict:
-    """Metrics of ``parts.model`` on ``parts.val_set`` (decoded by ``parts.codec``; with ``parts.loss_fn``
-    also the val loss). ``curve``: also ``AP_<variant>`` and ``pixel_error_<variant>`` for every decoding of
-    the codec (``default`` for SimCC; each refinement for heatmaps), from one forward pass."""
-    model, val_set, codec = parts.model, parts.val_set, parts.codec
-    flip_index = None
-    if cfg.flip_test:
-        spec = getattr(val_set, "spec", None)
-        if spec is None:
-            raise ValueError("flip_test needs a data set with a skeleton spec (for the left/right swap)")
-        flip_index = spec.flip_index
-    loader = _loader(val_set, cfg.batch_size, cfg.workers, device)
-    own = cfg.refinement if cfg.codec == "heatmap" else "default"
-    also = {v: codec_for(cfg, refinement=v) for v in REFINEMENTS if v != own} \
-        if curve and cfg.codec == "heatmap" else {}
-    pred = predict(model, loader, codec, device, flip_index, resolve_amp(cfg.amp, device), cfg.channels_last,
-                   parts.loss_fn, progress=cfg.progress, also=also)
-    out = compute_metrics(pred, val_set, cfg.input_size, out_json, per_person)
-    if curve:
-        variants = {own: out}
-        for v, (k, s) in pred["also"].items():
-            variants[v] = compute_metrics(dict(pred, kpts_input=k, scores=s, loss=None), val_set, cfg.input_size)
-        for v, m in variants.items():
-            out.update({f"{k}_{v}": m[k] for k in ("AP", "pixel_error") if k in m})
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -242,17 +151,6 @@ class TrainState:
             self.train_model = self.model
 
 
-@dataclass
-class _Parts:
-    """What a run trains and evaluates: stand-ins given to :func:`fit` (None: built from the config)."""
-
-    model: torch.nn.Module | None = None
-    train_set: Any = None
-    val_set: Any = None
-    loss_fn: Callable | None = None
-    codec: Any = None
-
-
 def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=None, val_set=None,
         loss: Callable | None = None, codec=None,
         on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
@@ -269,35 +167,74 @@ def fit(cfg: TrainConfig, *, model: torch.nn.Module | None = None, train_set=Non
     Files in ``cfg.out_dir`` (rank 0): ``config.json``, ``last.pt``, ``best.pt`` (best val AP),
     ``history.json``, ``history.csv``, ``tensorboard/`` (optional).
     """
+    given = Parts(model=model, train_set=train_set, val_set=val_set, loss_fn=loss, codec=codec)
+    return _run(cfg, given, on_epoch_end, final=False).history
+
+
+def train(cfg: TrainConfig, *, on_epoch_end: Callable[[int, dict], None] | None = None, **given) -> RunResult:
+    """Train ``cfg`` like :func:`fit` and return its :class:`RunResult`: the last epoch's validation pass
+    decodes every decoding of the codec from one forward pass and keeps the per-person data, so nothing is
+    evaluated again, no data set is rebuilt and the trained model itself is counted for compute. A run
+    already finished in ``cfg.out_dir`` (``resume``) is evaluated once from its checkpoint. Stand-ins
+    (``model=``, ``train_set=``, ...) as for :func:`fit`. Rank 0's result is the one that counts."""
+    return _run(cfg, Parts(**{("loss_fn" if k == "loss" else k): v for k, v in given.items()}), on_epoch_end,
+                final=True).result
+
+
+@dataclass
+class _Outcome:
+    """What :func:`_fit` leaves: the history, the parts it trained, and (``final``) the last validation."""
+
+    history: list
+    parts: Parts
+    final: dict | None = None
+    result: RunResult | None = None
+
+
+def _run(cfg: TrainConfig, given: Parts, on_epoch_end, final: bool) -> _Outcome:
+    """Process-group set-up and tear-down around :func:`_fit` (and, with ``final``, :func:`_result`)."""
     device = select_device(cfg.device, D.env_info().local_rank)
     created = not torch.distributed.is_initialized()
     info = D.setup(device.type)
-    parts = _Parts(model=model, train_set=train_set, val_set=val_set, loss_fn=loss, codec=codec)
     try:
         with D.cpu_threads(cfg.threads):
-            history = _fit(cfg, info, device, parts, on_epoch_end)
+            outcome = _fit(cfg, info, device, given, on_epoch_end, final)
+            if final and info.is_main:
+                outcome.result = _result(cfg, device, outcome)
     except BaseException:
         if created:  # no barrier: the other ranks may never reach it (torchrun stops them)
             D.cleanup(wait=False)
         raise
     if created:  # a group made by the caller (several fits in one torchrun job) stays open
         D.cleanup()
-    return history
+    return outcome
 
 
-def _build_parts(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts) -> _Parts:
-    """``parts`` with what was not given built from the config: codec, data sets, model, loss."""
-    codec, model, train_set, val_set, loss_fn = parts.codec, parts.model, parts.train_set, parts.val_set, parts.loss_fn
-    if codec is None and (model is None or train_set is None or loss_fn is None or val_set is not None):
-        codec = codec_for(cfg)
-    if train_set is None:
-        train_set, built_val = build_datasets(cfg, codec, info, device=device)
-        val_set = val_set if val_set is not None else built_val
-    if model is None:
-        model = build_model_for(cfg, codec, train_set.spec.num_keypoints)
-    if loss_fn is None:
-        loss_fn = build_loss(codec)
-    return _Parts(model=model, train_set=train_set, val_set=val_set, loss_fn=loss_fn, codec=codec)
+def _result(cfg: TrainConfig, device: torch.device, outcome: _Outcome) -> RunResult:
+    """The :class:`RunResult` of a finished run from its last validation pass (made now from the loaded
+    checkpoint if the run had finished before), the codec's floor per decoding and the model's compute."""
+    parts = outcome.parts
+    by = outcome.final
+    if by is None:
+        by = validate(parts, cfg, device, every_decoding=True, per_person=True)
+    metrics, per_person, oracle = {}, {}, {}
+    val_file = getattr(getattr(parts.val_set, "gt", None), "ann_file", None)
+    for name, m in by.items():
+        per_person[name] = m.get("per_person")
+        # the val loss is a property of the outputs, not of a decoding: it stays in the history
+        metrics[name] = {k: float(v) for k, v in m.items() if k != "val_loss" and isinstance(v, (int, float))}
+        if val_file is not None:  # the codec's own floor on the same val people: encode the truth, decode it
+            o = codec_oracle(val_file, parts.codec.with_decoding(name))
+            oracle[name] = {"AP": float(o["AP"]), "pixel_error": float(o["mean_err_input_px"])}
+    out = RunResult(metrics=metrics, per_person=per_person, oracle=oracle, history=outcome.history,
+                    environment=dict(device=str(device), torch_threads=torch.get_num_threads(),
+                                     gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else None))
+    try:  # compute figures are a nicety of the report; a model the counter cannot trace still has its AP
+        c = count_params_flops(parts.model, cfg.input_size)
+        out.params_m, out.gflops = c["params"]["total"] / 1e6, c["gflops"]["total"]
+    except Exception as err:  # noqa: BLE001 - reported, not hidden
+        out.compute_error = f"{type(err).__name__}: {err}"
+    return out
 
 
 def _resume(state: TrainState, ckpt_path: Path) -> tuple[int, dict]:
@@ -320,13 +257,15 @@ def _resume(state: TrainState, ckpt_path: Path) -> tuple[int, dict]:
     return ckpt["epoch"], ckpt["rng"]
 
 
-def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts,
-         on_epoch_end: Callable[[int, dict], None] | None) -> list[dict]:
+def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts,
+         on_epoch_end: Callable[[int, dict], None] | None, final: bool = False) -> _Outcome:
+    """The training loop. ``final``: the last epoch's validation decodes every decoding with per-person data
+    (kept in the outcome, not in the history)."""
     out_dir = Path(cfg.out_dir)
     _set_determinism(cfg, device)
     amp_dtype = resolve_amp(cfg.amp, device)
     main = info.is_main
-    parts = _build_parts(cfg, info, device, parts)
+    parts = build_parts(cfg, info, device, given)
     model, train_set, val_set = parts.model, parts.train_set, parts.val_set
     model.to(device)
     if cfg.channels_last:
@@ -334,7 +273,7 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts
 
     sampler = DistributedSampler(train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True,
                                  seed=cfg.seed)
-    loader = _loader(train_set, cfg.batch_size, cfg.workers, device, sampler=sampler, drop_last=True)
+    loader = make_loader(train_set, cfg.batch_size, cfg.workers, device, sampler=sampler, drop_last=True)
     steps_per_epoch = len(loader) if not cfg.max_steps_per_epoch else min(len(loader), cfg.max_steps_per_epoch)
     if steps_per_epoch == 0:
         raise ValueError(f"no full batch: {len(train_set)} training samples over {info.world_size} process(es) "
@@ -347,7 +286,7 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts
                                                                    lambda s: lr_factor(s, cfg, steps_per_epoch)),
                        scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16))
 
-    start_epoch, rng_state = 0, None
+    start_epoch, rng_state, outcome_final = 0, None, None
     ckpt_path = _resume_path(cfg, out_dir)
     if ckpt_path is not None:
         start_epoch, rng_state = _resume(state, ckpt_path)
@@ -372,8 +311,12 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts
         curve = epoch + 1 in {int(e) for e in cfg.eval_epochs}
         if main and val_set is not None and (due or curve):
             t1 = time.perf_counter()
-            record.update(_validate(parts, cfg, device, curve=curve))
+            keep = final and last
+            by = validate(parts, cfg, device, every_decoding=curve or keep, per_person=keep)
+            record.update(epoch_record(by, curve))
             record["eval_time_s"] = time.perf_counter() - t1
+            if keep:
+                outcome_final = by
         state.history.append(record)
         if main:
             _end_epoch(state, record, out_dir)
@@ -382,7 +325,7 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: _Parts
             on_epoch_end(epoch + 1, record)
     if state.writer is not None:
         state.writer.close()
-    return state.history
+    return _Outcome(history=state.history, parts=parts, final=outcome_final)
 
 
 def _end_epoch(state: TrainState, record: dict, out_dir: Path) -> None:
@@ -458,66 +401,6 @@ def _train_steps(state: TrainState, loader, steps: int, bar) -> tuple[float, int
                 state.writer.add_scalar("train/loss", mean, state.step)
         bar.update(1)
     return loss_sum.item(), seen
-
-
-# ---------------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------------
-def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None = None, val_set=None,
-             codec=None, out_json=None, per_person: bool = False, **overrides) -> dict[str, float]:
-    """Evaluate a trained model on its validation set: COCO AP/AR and mean pixel errors.
-
-    Args:
-        source: a checkpoint path (model and config from it; loaded with ``weights_only=True``), or a
-            TrainConfig (with ``model`` given, or the weights from ``cfg.out_dir/last.pt``).
-        model, val_set, codec: stand-ins for what the config would build.
-        out_json: where to write the COCO results file.
-        per_person: add per-person errors and OKS (see :func:`compute_metrics`).
-        overrides: TrainConfig fields of :data:`EVAL_FIELDS`, e.g. ``flip_test=True, refinement="dark"``.
-    """
-    bad = sorted(set(overrides) - set(EVAL_FIELDS))
-    if bad:
-        raise ValueError(f"evaluate() cannot change {bad}; allowed: {list(EVAL_FIELDS)}")
-    if isinstance(source, TrainConfig):
-        cfg, state = source, None
-        if model is None:
-            state = load_checkpoint(Path(cfg.out_dir) / "last.pt")["model"]
-    else:
-        ckpt = load_checkpoint(source)
-        cfg, state = config_from_dict(ckpt["config"]), ckpt["model"]
-    cfg = cfg.replace(**overrides)
-    with D.cpu_threads(cfg.threads):
-        return _evaluate(cfg, state, _Parts(model=model, val_set=val_set, codec=codec), out_json, per_person)
-
-
-def load_model(checkpoint, device: str = "cpu"):
-    """``(model, cfg, codec)`` from a checkpoint (``last.pt``, ``best.pt`` or an exported
-    ``reports/models/*.pt``): the model in eval mode with its weights (float32), the TrainConfig it was
-    trained with and the codec that decodes its outputs."""
-    ckpt = load_checkpoint(checkpoint)
-    cfg = config_from_dict(ckpt["config"])
-    codec = codec_for(cfg)
-    # both training data sets (SynthPose, COCO) are COCO-17
-    model = build_model_for(cfg, codec, num_keypoints=17)
-    model.load_state_dict(ckpt["model"])  # float16 exports are cast back to the model's float32
-    return model.to(select_device(device)).eval(), cfg, codec
-
-
-def _evaluate(cfg: TrainConfig, state, parts: _Parts, out_json, per_person=False) -> dict[str, float]:
-    info = D.DistInfo()  # evaluation runs in one process
-    device = select_device(cfg.device)
-    model, val_set = parts.model, parts.val_set
-    codec = parts.codec if parts.codec is not None else codec_for(cfg)
-    if val_set is None:
-        _, val_set = build_datasets(cfg, codec, info)
-    if model is None:
-        model = build_model_for(cfg, codec, val_set.spec.num_keypoints)
-    if state is not None:
-        model.load_state_dict(state)
-    model.to(device)
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
-    return _validate(_Parts(model=model, val_set=val_set, codec=codec), cfg, device, out_json, per_person)
 
 
 # ---------------------------------------------------------------------------------------------------
