@@ -33,7 +33,8 @@ def fake_trainer(calls, people: int = 0):
 def test_grid_covers_every_experiment_and_shares_runs():
     assert set(experiments.build_grid("quick").experiments) == {"resolution", "curves"}
     g = experiments.build_grid("standard")
-    assert set(g.experiments) == {"resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"}
+    assert set(g.experiments) == {"resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone",
+                                  "transformer"}
     for exp in g.experiments.values():
         assert any(r.group == "64x64" for r in exp.rows), exp.name
         for r in exp.rows:

@@ -22,10 +22,12 @@ from ..training.config import QUICK_RECIPE, codec_for, config_from_preset
 
 MODES = ("tiny", "quick", "standard", "full")
 # Experiments each mode runs (the rest are listed as "not run" with the mode that runs them).
-MODE_EXPERIMENTS = {"tiny": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"),
+MODE_EXPERIMENTS = {"tiny": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone",
+                             "transformer"),
                     "quick": ("resolution", "curves"),
-                    "standard": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone"),
-                    "full": ("resolution", "curves")}
+                    "standard": ("resolution", "curves", "k", "smoothing", "upsampling", "crowded", "backbone",
+                                 "transformer"),
+                    "full": ("resolution", "curves", "transformer")}
 CURVE_EPOCHS = (1, 2, 4, 8, 16, 32)  # learning-curve points (epochs of the 64x64 runs: a 32x span of samples)
 HEATMAP_VARIANTS = REFINEMENTS
 
@@ -268,6 +270,21 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
                                            "Does SimCC help both kinds of backbone?",
                                            "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "
                                            "backbones.", tuple(rows))
+    # 7. SimCC on a Transformer: TokenPose's keypoint tokens, and the visual tokens read as a map by the ordinary
+    # SimCC head with the heatmap head's deconvolution (the same backbone and upsampling: equal compute)
+    tf_hm = heatmap("tf-heatmap-64x64", backbone="transformer")
+    post, none, simcc_ap = paper.RESOLUTION_AP["TokenPose-S"]["64x64"]
+    rows = [Row("Transformer, heatmap + quarter offset", "64x64", tf_hm, "quarter", post, id="heatmap-quarter"),
+            Row("Transformer, heatmap, no post-processing", "64x64", tf_hm, "none", none, id="heatmap-none"),
+            Row("Transformer, heatmap + DARK", "64x64", tf_hm, "dark", id="heatmap-dark"),
+            Row("Transformer, SimCC (keypoint tokens)", "64x64", simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"),
+                simcc_ap, id="simcc-tokens"),
+            Row(f"Transformer, SimCC (visual tokens, {up})", "64x64",
+                simcc(f"tf-simcc-k2-gauss-deconv{n}-64x64", backbone="transformer", deconvs=n), simcc_ap,
+                id="simcc-map")]
+    g.experiments["transformer"] = Experiment(
+        "transformer", "SimCC on a Transformer", "Does SimCC learn on a Transformer backbone, and from which tokens?",
+        "SimCC beats heatmaps on a Transformer backbone (TokenPose-S: 73.1 vs 72.5 AP at 256x192).", tuple(rows))
     g.export = (f"simcc-k2-gauss-deconv{n}-64x64", "heatmap-64x64")
     keep = MODE_EXPERIMENTS[mode]
     g.experiments = {n: e for n, e in g.experiments.items() if n in keep}

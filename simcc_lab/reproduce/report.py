@@ -208,6 +208,14 @@ def _backbone_verdicts(j: Judge) -> list[tuple[str, str, str]]:
             if j.get(f"{key}-simcc", "64x64").n]
 
 
+def _transformer_verdicts(j: Judge) -> list[tuple[str, str, str]]:
+    """Each SimCC variant on the Transformer against the heatmap + DARK on the same backbone."""
+    g = j.groups[0]
+    return [j.compare(f"Transformer, SimCC from {what} beats heatmap + DARK at {g}", [j.row(rid, g)],
+                      [j.row("heatmap-dark", g)], f"SimCC ({what})", "heatmap+DARK")
+            for rid, what in (("simcc-tokens", "keypoint tokens"), ("simcc-map", "visual tokens"))]
+
+
 def complete_results(exp: Experiment, folders) -> tuple[str | None, dict[str, dict]]:
     """The first of ``folders`` (result folders, e.g. ``reports/standard`` then an older run) whose result files
     cover every row of ``exp``: ``(folder, results)``, or ``(None, {})`` when none does."""
@@ -308,6 +316,7 @@ VERDICT_RULES = {
     "smoothing": _smoothing_verdicts,
     "upsampling": _upsampling_verdicts,
     "crowded": _crowded_verdicts,
+    "transformer": _transformer_verdicts,
     "backbone": _backbone_verdicts,
 }
 
