@@ -40,7 +40,15 @@ def quarter_offset(maps, ix, iy):
 
 
 def blur_kernel_1d(blur_kernel: int, device) -> torch.Tensor:
-    """DARK's normalised 1-D Gaussian (k,) float64, sigma as OpenCV picks it for kernel size k."""
+    """DARK's blur taps (k,) float64 for an odd kernel size k: ``g_t = exp(-t^2 / (2 sigma^2))`` at
+    t = -(k-1)/2 .. (k-1)/2, normalised to sum 1, with OpenCV's sigma for a kernel size,
+    ``sigma = 0.3 ((k - 1) / 2 - 1) + 0.8``.
+
+    That is OpenCV's ``getGaussianKernel(k, 0)`` for k = 1 and every k >= 9 (11 at 64x48 heatmaps), but
+    not for k = 3, 5, 7, where OpenCV uses fixed tables instead of the formula: k = 3 gives
+    [0.2390, 0.5220, 0.2390] here, [1/4, 1/2, 1/4] in OpenCV (tests/test_decode_refinement.py). Results
+    already computed depend on these taps (DARK at 64x64 and 128x128 inputs: 16x16 and 32x32 heatmaps,
+    kernels 3 and 7 by default), so they are kept."""
     k = blur_kernel
     sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
     t = torch.arange(k, dtype=torch.float64, device=device) - k // 2
