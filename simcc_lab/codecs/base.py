@@ -200,11 +200,13 @@ def _looks_like_logits(t: torch.Tensor, vmax: torch.Tensor | None = None) -> boo
     return not (float(lo) >= 0.0 and float(hi) <= 1.0)
 
 
-def _max_prob(t: torch.Tensor, vmax: torch.Tensor) -> torch.Tensor:
+def _max_prob(t: torch.Tensor, vmax: torch.Tensor, scratch: torch.Tensor | None = None) -> torch.Tensor:
     """The largest softmax probability over the last axis from logits ``t`` and their max ``vmax``:
     ``1 / sum(exp(t - max))``. Differences below -87 are clamped, as in smoothing.py, to keep exp fast;
-    each then adds at most 1.6e-38 to the sum."""
-    e = (t - vmax.to(t.device)[..., None]).clamp_(min=-87.0).exp_()
+    each then adds at most 1.6e-38 to the sum. ``scratch``: a float32 buffer of >= t.numel() values on t's
+    device to hold the exps (the caller reuses one for both axes: no large temporary per call)."""
+    if scratch is None:
+        scratch = torch.empty(t.numel(), device=t.device)
+    e = torch.sub(t, vmax.to(t.device)[..., None], out=scratch[:t.numel()].view(t.shape))
+    e.clamp_(min=-87.0).exp_()
     return 1.0 / e.sum(-1)
-
-

@@ -251,7 +251,8 @@ class SimCCCodec:
         if from_logits is None:  # the maxima answer "any value > 1?" without another pass
             from_logits = _looks_like_logits(xt, vx) or _looks_like_logits(yt, vy)
         if from_logits:
-            vx, vy = _max_prob(xt, vx), _max_prob(yt, vy)
+            scratch = torch.empty(max(xt.numel(), yt.numel()), device=xt.device)  # one buffer for both axes
+            vx, vy = _max_prob(xt, vx, scratch), _max_prob(yt, vy, scratch)
         if xt.device.type == "cpu":  # the (..., K) tail in numpy: a numpy op on ~1000 values costs ~1 us, torch's ~5
             idx = np.stack([ix.numpy(), iy.numpy()], -1).astype(np.float64)
             kpts = (idx / self.k if self.convention == "mmpose" else (idx + 0.5) / self.k - 0.5).astype(np.float32)
