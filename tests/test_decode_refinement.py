@@ -133,3 +133,38 @@ def test_decode_of_nobody(refinement):
     codec = HeatmapCodec((48, 64), stride=4, refinement=refinement)
     kpts, scores = codec.decode(np.zeros((0, 17, 16, 12), np.float32))
     assert kpts.shape == (0, 17, 2) and scores.shape == (0, 17)
+
+
+# OpenCV's getGaussianKernel(k, sigma <= 0) takes these fixed tables for k = 1, 3, 5, 7 (its documented
+# small-kernel case) and the sampled Gaussian with sigma = 0.3 ((k - 1) / 2 - 1) + 0.8 for larger k
+OPENCV_SMALL_TABLES = {1: [1.0], 3: [0.25, 0.5, 0.25], 5: [0.0625, 0.25, 0.375, 0.25, 0.0625],
+                       7: [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125]}
+
+
+def sampled_gaussian(k: int) -> np.ndarray:
+    """The taps from the formula: exp(-t^2 / (2 sigma^2)), t = -(k-1)/2 .. (k-1)/2, OpenCV's sigma, sum 1."""
+    sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+    g = np.exp(-np.arange(-(k // 2), k // 2 + 1) ** 2 / (2 * sigma**2))
+    return g / g.sum()
+
+
+def test_blur_taps_are_the_sampled_gaussian_at_every_size():
+    for k in (1, 3, 5, 7, 9, 11, 17):
+        np.testing.assert_allclose(R.blur_kernel_1d(k, "cpu").numpy(), sampled_gaussian(k), rtol=1e-15, atol=0)
+    # kernel 3: exp(-1 / (2 * 0.8^2)) = 0.45783 beside the centre's 1, normalised
+    np.testing.assert_allclose(R.blur_kernel_1d(3, "cpu").numpy(), [0.238994, 0.522012, 0.238994], atol=1e-6)
+    np.testing.assert_allclose(R.blur_kernel_1d(11, "cpu").numpy()[5], 0.200565, atol=1e-6)  # sigma 2: 1 / 4.9858
+
+
+def test_blur_taps_match_opencv_only_for_kernel_1_and_from_9():
+    """The docstrings' statement: OpenCV's fixed tables differ from our taps at k = 3, 5, 7; at k = 1 and
+    k >= 9 OpenCV samples the same formula."""
+    assert np.array_equal(R.blur_kernel_1d(1, "cpu").numpy(), OPENCV_SMALL_TABLES[1])
+    for k in (3, 5, 7):
+        ours, opencv = R.blur_kernel_1d(k, "cpu").numpy(), np.array(OPENCV_SMALL_TABLES[k])
+        assert opencv.sum() == 1.0 and abs(ours - opencv).max() > 0.005, k
+    assert abs(R.blur_kernel_1d(3, "cpu").numpy()[1] - 0.5) == pytest.approx(0.022012, abs=1e-6)
+    # the default kernels that fall on the differing sizes: 16x16 heatmaps (64x64 input) -> 3, 32x32 -> 7
+    from simcc_lab.codecs.heatmap import default_blur_kernel
+    assert default_blur_kernel((16, 16)) == 3 and default_blur_kernel((32, 32)) == 7
+    assert default_blur_kernel((48, 64)) == 11

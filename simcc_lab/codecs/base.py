@@ -180,25 +180,33 @@ def _argmax_last(t: torch.Tensor):
     """(max values, argmax indices) over the last axis. On CPU numpy's SIMD argmax is ~3x faster than
     ``torch.max(dim)``; the tensor is shared, not copied."""
     if t.device.type == "cpu" and t.numel():
-        a = t.numpy()
-        idx = a.argmax(-1)
-        return torch.from_numpy(np.take_along_axis(a, idx[..., None], -1)[..., 0]), torch.from_numpy(idx)
+        rows = t.numpy().reshape(-1, t.shape[-1])
+        idx = rows.argmax(-1)
+        values = rows[np.arange(len(rows)), idx]  # plain indexing: ~1/4 of take_along_axis's overhead
+        return torch.from_numpy(values.reshape(t.shape[:-1])), torch.from_numpy(idx.reshape(t.shape[:-1]))
     return t.max(-1) if t.numel() else (t.sum(-1), t.sum(-1).long())
 
 
-def _looks_like_logits(t: torch.Tensor) -> bool:
-    """Auto-detection for ``from_logits=None``: anything outside [0, 1] is a logit."""
+def _looks_like_logits(t: torch.Tensor, vmax: torch.Tensor | None = None) -> bool:
+    """Auto-detection for ``from_logits=None``: anything outside [0, 1] (or NaN) is a logit. ``vmax``: the
+    maxima over the last axis, if known (NaN where a row holds one); then only the minimum needs a pass."""
     if not t.numel():
         return False
+    if vmax is not None:
+        if not bool((vmax <= 1.0).all()):  # NaN compares False: a logit, as below
+            return True
+        return not float(t.amin()) >= 0.0
     lo, hi = torch.aminmax(t)
     return not (float(lo) >= 0.0 and float(hi) <= 1.0)
 
 
-def _max_prob(t: torch.Tensor, vmax: torch.Tensor) -> torch.Tensor:
+def _max_prob(t: torch.Tensor, vmax: torch.Tensor, scratch: torch.Tensor | None = None) -> torch.Tensor:
     """The largest softmax probability over the last axis from logits ``t`` and their max ``vmax``:
     ``1 / sum(exp(t - max))``. Differences below -87 are clamped, as in smoothing.py, to keep exp fast;
-    each then adds at most 1.6e-38 to the sum."""
-    e = (t - vmax.to(t.device)[..., None]).clamp_(min=-87.0).exp_()
+    each then adds at most 1.6e-38 to the sum. ``scratch``: a float32 buffer of >= t.numel() values on t's
+    device to hold the exps (the caller reuses one for both axes: no large temporary per call)."""
+    if scratch is None:
+        scratch = torch.empty(t.numel(), device=t.device)
+    e = torch.sub(t, vmax.to(t.device)[..., None], out=scratch[:t.numel()].view(t.shape))
+    e.clamp_(min=-87.0).exp_()
     return 1.0 / e.sum(-1)
-
-

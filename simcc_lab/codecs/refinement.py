@@ -7,33 +7,48 @@ refined ``(ix, iy)`` float64 heatmap px.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 
-def value_at(maps: torch.Tensor, iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
-    """``maps[m, iy[m], ix[m]]`` for every map m, indices clamped into the map."""
+def value_at(maps, iy, ix):
+    """``maps[m, iy[m], ix[m]]`` for every map m, indices clamped into the map. Maps (M, h, w) and
+    whole-number positions (M,) as torch tensors, or all three as numpy arrays."""
     h, w = maps.shape[-2:]
+    if isinstance(maps, np.ndarray):
+        flat = np.clip(iy.astype(np.int64), 0, h - 1) * w + np.clip(ix.astype(np.int64), 0, w - 1)
+        return maps.reshape(len(maps), h * w)[np.arange(len(maps)), flat]
     m = torch.arange(maps.shape[0], device=maps.device)
     return maps[m, iy.long().clamp(0, h - 1), ix.long().clamp(0, w - 1)]
 
 
-def quarter_offset(maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor):
+def quarter_offset(maps, ix, iy):
     """MSRA's quarter offset: 0.25 px toward the higher neighbour, with MMPose 1.x's border rule: the x
     offset only where 1 < ix < w - 1 (and iy > 0), the y offset only where 1 < iy < h - 1 (and ix > 0);
     so not at column or row 1 either, although both neighbours exist there. (HRNet moves both axes or
-    neither: only where 1 < ix < w - 1 and 1 < iy < h - 1.)"""
+    neither: only where 1 < ix < w - 1 and 1 < iy < h - 1.) Torch tensors, or numpy arrays (the codec's CPU
+    path: the same numbers with less per-call overhead)."""
     h, w = maps.shape[-2:]
-    dx = (value_at(maps, iy, ix + 1) - value_at(maps, iy, ix - 1)).double()
-    dy = (value_at(maps, iy + 1, ix) - value_at(maps, iy - 1, ix)).double()
-    ix_new = ix + torch.where((ix > 1) & (ix < w - 1) & (iy > 0), 0.25 * torch.sign(dx), torch.zeros_like(dx))
-    iy = iy + torch.where((iy > 1) & (iy < h - 1) & (ix > 0), 0.25 * torch.sign(dy), torch.zeros_like(dy))
-    ix = ix_new
-    return ix, iy
+    xp = np if isinstance(maps, np.ndarray) else torch
+    dx = value_at(maps, iy, ix + 1) - value_at(maps, iy, ix - 1)  # float32 differences, as the maps
+    dy = value_at(maps, iy + 1, ix) - value_at(maps, iy - 1, ix)
+    sx, sy = (xp.sign(d.astype(np.float64) if xp is np else d.double()) for d in (dx, dy))
+    ix_new = ix + xp.where((ix > 1) & (ix < w - 1) & (iy > 0), 0.25 * sx, xp.zeros_like(sx))
+    iy = iy + xp.where((iy > 1) & (iy < h - 1) & (ix > 0), 0.25 * sy, xp.zeros_like(sy))
+    return ix_new, iy
 
 
 def blur_kernel_1d(blur_kernel: int, device) -> torch.Tensor:
-    """DARK's normalised 1-D Gaussian (k,) float64, sigma as OpenCV picks it for kernel size k."""
+    """DARK's blur taps (k,) float64 for an odd kernel size k: ``g_t = exp(-t^2 / (2 sigma^2))`` at
+    t = -(k-1)/2 .. (k-1)/2, normalised to sum 1, with OpenCV's sigma for a kernel size,
+    ``sigma = 0.3 ((k - 1) / 2 - 1) + 0.8``.
+
+    That is OpenCV's ``getGaussianKernel(k, 0)`` for k = 1 and every k >= 9 (11 at 64x48 heatmaps), but
+    not for k = 3, 5, 7, where OpenCV uses fixed tables instead of the formula: k = 3 gives
+    [0.2390, 0.5220, 0.2390] here, [1/4, 1/2, 1/4] in OpenCV (tests/test_decode_refinement.py). Results
+    already computed depend on these taps (DARK at 64x64 and 128x128 inputs: 16x16 and 32x32 heatmaps,
+    kernels 3 and 7 by default), so they are kept."""
     k = blur_kernel
     sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for a given kernel size
     t = torch.arange(k, dtype=torch.float64, device=device) - k // 2
@@ -73,10 +88,15 @@ def blurred_patch(maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor, blur_k
     win = win.double() * inside
     g = blur_kernel_1d(blur_kernel, maps.device)
     band = torch.stack([F.pad(g, (i, 4 - i)) for i in range(5)])  # (5, n): output p reads window p..p+2r
-    return band @ win @ band.T
+    # band @ win[m] @ band.T for every m as two large matrix products: a batch of M tiny (5 x n) products
+    # costs ~1 us each in the batched kernel
+    m = len(win)
+    cols = band @ win.transpose(0, 1).reshape(n, m * n)  # (5, M n): blurred down the columns
+    out = cols.reshape(5 * m, n) @ band.T  # (5 M, 5): then along the rows
+    return out.reshape(5, m, 5).transpose(0, 1)
 
 
-def dark(maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor, blur_kernel: int):
+def dark(maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor, blur_kernel: int, peak: torch.Tensor | None = None):
     """DARK: blur, log, one Newton step ``-H^-1 g`` from the argmax, with the gradient and Hessian of the
     log map from central differences (step 1 for g and the mixed term, step 2 for the diagonal, as DARK).
     Applied, as in DARK, where the argmax is at least 2 px from the border, and only where the Hessian is
@@ -87,9 +107,11 @@ def dark(maps: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor, blur_kernel: in
     (:func:`blurred_patch`) unless the 1e-10 floor could bite: blurred values are at most the map's
     peak, so the floor is inactive wherever every patch value is >= 1e-10 (with margin) and the peak is
     positive. The other maps (e.g. all zero or negative) take the whole-map blur (:func:`dark_dense`).
-    Both agree to ~1e-6 heatmap px (float32 vs float64 logs; tests/test_decode_refinement.py)."""
+    Both agree to ~1e-6 heatmap px (float32 vs float64 logs; tests/test_decode_refinement.py).
+    ``peak`` (M,): each map's maximum if the caller has it (the decode's argmax values), saving a pass."""
     patch = blurred_patch(maps, ix, iy, blur_kernel)
-    peak = maps.flatten(1).amax(-1) if len(maps) else maps.new_zeros(0)
+    if peak is None:
+        peak = maps.flatten(1).amax(-1) if len(maps) else maps.new_zeros(0)
     local = (patch.flatten(1).amin(-1) >= 2e-10) & (peak > 0)
     logp = torch.log(patch.clamp_min(1e-300))
     out_x, out_y = newton_step(lambda dy, dx: logp[:, 2 + dy, 2 + dx], maps.shape[-2:], ix, iy)

@@ -18,6 +18,20 @@ from .base import (SimCCTargets, _argmax_last, _back, _choice, _keep, _keypoints
 DECODINGS = ("default",)  # SimCC decodings: argmax over each axis's bins
 
 
+def _place_windows(labels: torch.Tensor, start: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out`` (M, n), zeros, with ``labels`` (M, w) written at columns ``start[m] .. start[m] + w`` of each
+    row (``start`` (M,), whole numbers in [0, n - w]); returns ``out``.
+
+    On the CPU each window goes in through a sliding-window view of ``out``, indexed by (row, start): no
+    (M, w) int64 index as ``scatter_`` needs (twice the labels' bytes)."""
+    m, w = labels.shape
+    if out.device.type == "cpu":
+        windows = np.lib.stride_tricks.sliding_window_view(out.numpy(), w, axis=1, writeable=True)  # (M, n-w+1, w)
+        windows[np.arange(m), start.long().numpy()] = labels.numpy()  # one window per row: no overlap
+        return out
+    return out.scatter_(1, start.long()[:, None] + torch.arange(w, device=out.device), labels)
+
+
 @register_codec
 class SimCCCodec:
     """SimCC: one classification over Nx = round(k W) x-bins and one over Ny = round(k H) y-bins.
@@ -129,44 +143,68 @@ class SimCCCodec:
 
     def _labels(self, pos: torch.Tensor, ok: torch.Tensor) -> list[torch.Tensor]:
         """Labels [x (M, Nx), y (M, Ny)] float32 for bin positions ``pos`` (M, 2) float64; rows where ``ok``
-        (M,) is False are all zero."""
-        bad = None if bool(ok.all()) else ~ok
-        out = []
-        for a, (n, sigma) in enumerate(zip(self.simcc_size, self.sigma)):  # the two axes
-            bins = torch.arange(n, dtype=torch.float32, device=pos.device)
+        (M,) is False are all zero.
+
+        Both label arrays are views of one allocation (x first, then y, each C-contiguous): with glibc's
+        defaults the largest block freed sets the threshold above which freed memory goes back to the OS
+        (twice the mmap threshold, which follows the largest freed mmapped block), so one block of both
+        outputs, plus a window scratch that is always smaller, never triggers that trim: the memory is
+        reused on the next call instead of page-faulted in afresh (3-4x the time, benchmarks/bench_codecs.py).
+        """
+        m = len(pos)
+        (nx, ny) = self.simcc_size
+        block = torch.empty(m * (nx + ny), device=pos.device)
+        out = [block[:m * nx].view(m, nx), block[m * nx:].view(m, ny)]
+        windows = [self._window(n, sigma) for n, sigma in zip(self.simcc_size, self.sigma)]
+        scratch = torch.empty(m * max(w for w in windows if w is not None), device=pos.device) \
+            if any(w is not None for w in windows) else None
+        for a, (n, sigma, w, labels) in enumerate(zip(self.simcc_size, self.sigma, windows, out)):  # the two axes
             i0 = self._nearest(pos[:, a])  # exact in float64; MMPose's centres may lie off the axis
             if self.convention != "mmpose":
                 i0 = i0.clamp_(0, n - 1)
-            if self.smoothing == "none":
-                labels = S.one_hot(bins, i0.clamp(0, n - 1).float())
-            elif self.smoothing == "equal":
-                labels = S.equal(bins, i0.clamp(0, n - 1).float(), self.eps)
+            if self.smoothing in ("none", "equal"):
+                # 1 - eps at the nearest bin, eps / (N - 1) elsewhere (S.one_hot / S.equal, whose nearest bin of
+                # arange(N) is the clamped i0 itself)
+                eps = self.eps if self.smoothing == "equal" else 0.0
+                labels.fill_(eps / (n - 1) if n > 1 else 0.0)
+                labels.scatter_(1, i0.clamp(0, n - 1).long()[:, None], 1.0 - eps)
             else:
-                labels = self._smooth(pos[:, a], i0, n, sigma)
-            if bad is not None:
+                self._smooth(pos[:, a], i0, n, sigma, labels, None if w is None else scratch[:m * w].view(m, w))
+        if not bool(ok.all()):
+            bad = ~ok
+            for labels in out:
                 labels[bad] = 0.0
-            out.append(labels)
         return out
 
-    def _smooth(self, pos: torch.Tensor, i0: torch.Tensor, n: int, sigma: float) -> torch.Tensor:
-        """Gaussian or Laplace labels (M, n) float32 on one axis for bin positions ``pos`` (M,) float64 with
-        nearest bins ``i0`` (M,).
+    def _window(self, n: int, sigma: float) -> int | None:
+        """Bins W = 2R + 1 a Gaussian/Laplace label can reach on an axis of ``n`` bins (R =
+        support_radius: the label is exactly 0 beyond it); None where the labels are dense (W >= n) or not
+        Gaussian/Laplace."""
+        if self.smoothing not in ("gaussian", "laplace"):
+            return None
+        w = 2 * S.support_radius(self.smoothing, sigma, self.normalize) + 1
+        return w if w < n else None
 
-        Only a window of W = 2R + 1 bins around each centre is computed (R = support_radius: the label is
-        exactly 0 beyond it) and scattered into zeros: at 256x192, k = 2, sigma 4 that is ~1/4 of the exps
-        of the dense form (benchmarks/bench_codecs.py). The window is shifted inward at the axis ends so that
-        it always lies inside the axis; axes shorter than W use the dense form.
+    def _smooth(self, pos: torch.Tensor, i0: torch.Tensor, n: int, sigma: float, out: torch.Tensor,
+                scratch: torch.Tensor | None) -> torch.Tensor:
+        """Gaussian or Laplace labels on one axis, written into ``out`` (M, n) float32, for bin positions
+        ``pos`` (M,) float64 with nearest bins ``i0`` (M,).
+
+        With a ``scratch`` (M, W) only a window of W = 2R + 1 bins around each centre is computed
+        (:meth:`_window`) and written into zeros: at 256x192, k = 2, sigma 4 that is ~1/4 of the exps of the
+        dense form (benchmarks/bench_codecs.py). The window is shifted inward at the axis ends so that it
+        always lies inside the axis. Without one (axes shorter than W) the labels are made in ``out``.
         """
-        r = S.support_radius(self.smoothing, sigma, self.normalize)
-        w = 2 * r + 1
-        if w < n:
-            start = (i0 - r).clamp_(0, n - w)  # window [start, start + w) holds all of [i0 - r, i0 + r] in the axis
+        w = n if scratch is None else scratch.shape[1]
+        if scratch is None:
+            start, offsets = torch.zeros_like(i0), out
         else:
-            start, w = torch.zeros_like(i0), n
+            r = w // 2
+            start, offsets = (i0 - r).clamp_(0, n - w), scratch  # [start, start + w) holds [i0 - r, i0 + r] in the axis
         # offsets j - mu as (j - i0) - (mu - i0): integers minus a fraction, exact to ~1e-7 bins near the
         # peak in float32 (j - mu directly would round mu by up to 3e-5 bins at N ~ 500); the label is then
         # made in place over them
-        offsets = torch.arange(w, dtype=torch.float32, device=pos.device) + (start - i0).float()[:, None]
+        torch.add(torch.arange(w, dtype=torch.float32, device=pos.device), (start - i0).float()[:, None], out=offsets)
         frac = pos - i0 if self.centre == "continuous" else torch.zeros_like(i0)
         if self.centre == "continuous":
             offsets.sub_(frac.float()[:, None])
@@ -174,10 +212,7 @@ class SimCCCodec:
             labels = S.gaussian_(offsets, sigma, self.normalize)
         else:
             labels = S.laplace_(offsets, sigma, frac, self.normalize)
-        if w == n:
-            return labels
-        index = start.long()[:, None] + torch.arange(w, device=pos.device)
-        return torch.zeros(len(pos), n, device=pos.device).scatter_(1, index, labels)
+        return out if scratch is None else _place_windows(labels, start, out.zero_())
 
     def encode(self, keypoints, visible=None) -> SimCCTargets:
         """Targets for keypoints (..., K, 2) in input pixels with visibility (..., K) (None: all labelled).
@@ -213,10 +248,17 @@ class SimCCCodec:
             raise ValueError(f"x, y must be (..., K, {nx}) and (..., K, {ny}); "
                              f"got {tuple(xt.shape)}, {tuple(yt.shape)}")
         (vx, ix), (vy, iy) = _argmax_last(xt), _argmax_last(yt)
-        if from_logits is None:
-            from_logits = _looks_like_logits(xt) or _looks_like_logits(yt)
+        if from_logits is None:  # the maxima answer "any value > 1?" without another pass
+            from_logits = _looks_like_logits(xt, vx) or _looks_like_logits(yt, vy)
         if from_logits:
-            vx, vy = _max_prob(xt, vx), _max_prob(yt, vy)
+            scratch = torch.empty(max(xt.numel(), yt.numel()), device=xt.device)  # one buffer for both axes
+            vx, vy = _max_prob(xt, vx, scratch), _max_prob(yt, vy, scratch)
+        if xt.device.type == "cpu":  # the (..., K) tail in numpy: a numpy op on ~1000 values costs ~1 us, torch's ~5
+            idx = np.stack([ix.numpy(), iy.numpy()], -1).astype(np.float64)
+            kpts = (idx / self.k if self.convention == "mmpose" else (idx + 0.5) / self.k - 0.5).astype(np.float32)
+            vx, vy = vx.numpy(), vy.numpy()
+            scores = np.minimum(vx, vy) if self.score == "min" else 0.5 * (vx + vy)
+            return (kpts, scores) if as_np else (torch.from_numpy(kpts), torch.from_numpy(scores))
         idx = torch.stack([ix, iy], -1).double()
         kpts = (idx / self.k if self.convention == "mmpose" else (idx + 0.5) / self.k - 0.5).float().to(xt.device)
         scores = torch.minimum(vx, vy) if self.score == "min" else 0.5 * (vx + vy)
