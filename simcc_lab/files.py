@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import UserError
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> Path:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it onto ``path``.
@@ -57,3 +59,36 @@ def torch_save(obj: Any, path: str | os.PathLike) -> Path:
     import torch
 
     return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_file(path, what: str = "output file") -> Path:
+    """Refuse, before any work, an output file that cannot be written: a folder, a path under a file, or a
+    folder without write permission (UserError naming ``what``, e.g. ``--out-json``). Creates nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; name a file (e.g. {path / 'out.json'})")
+    base = _nearest_existing(path.parent.absolute())
+    if not base.is_dir():
+        raise UserError(f"{what} {path}: {base} is a file, not a folder; choose another path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: cannot write into {base} (permission denied); choose another path")
+    return path
+
+
+def check_output_dir(path, what: str = "output folder") -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be created or written (UserError)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file, not a folder; choose another path")
+    base = _nearest_existing(path.absolute())
+    if not base.is_dir():
+        raise UserError(f"{what} {path}: {base} is a file, not a folder; choose another path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: cannot write into {base} (permission denied); choose another path")
+    return path
