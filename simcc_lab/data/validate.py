@@ -94,6 +94,8 @@ def numeric_field(records: list, field: str, where, width: int | None = None, de
     culprit."""
     values = [r[field] for r in records]
     shape = (len(values),) if width is None else (len(values), width)
+    if not values:
+        return np.zeros(shape)
     try:
         arr = np.asarray(values)
         ok = arr.dtype.kind in "iuf" and arr.shape == shape and not _has_bool(values, width)
