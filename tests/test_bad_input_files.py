@@ -278,3 +278,21 @@ def test_sixteen_bit_grayscale_is_scaled_not_saturated(tmp_path):
     assert rgb.shape == (80, 64, 3) and rgb.dtype == np.uint8 and np.all(rgb == 181)
     Image.fromarray(np.full((80, 64), 181, np.uint8)).save(tmp_path / "g8.png")
     assert np.array_equal(read_rgb(tmp_path / "g8.png", 1), rgb)  # the same picture in 8 bits
+
+
+def test_the_bad_input_table_command_classifies_outcomes(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bad_input_table",
+                                                  Path(__file__).resolve().parents[1] / "tools" / "bad_input_table.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.cli_main(["--only", "share an id", "--out", str(tmp_path / "t.md"), "--json", str(tmp_path / "t.json")]) == 0
+    rows = json.loads((tmp_path / "t.json").read_text())
+    assert [r["outcome"] for r in rows] == ["clean error"] and "repeats that of record [0]" in rows[0]["detail"]
+    assert "| clean error | 1 |" in (tmp_path / "t.md").read_text()
+    # the classifier itself: a run that exits 0 where an error was due is silent, an escaped exception a traceback
+    assert tool.from_cli((0, "AP: 0.8\n", "", None), "error", ())[0] == "silent"
+    assert tool.from_cli((None, "", "", KeyError("x")), "error", ())[0] == "traceback"
+    assert tool.from_cli((2, "", "simcc-lab x: error: a.json: bad\n", None), "error", ("b.json",))[0] == "unclear"
