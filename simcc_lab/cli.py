@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-from .errors import UserError
+from .files import UserError
 
 TRACEBACK_ENV = "SIMCC_LAB_TRACEBACK"  # set to 1: user errors show their traceback too (debugging)
 # What a user can cause and fix: invalid files, flags and folders (the package raises ValueError / UserError for

@@ -1,6 +1,11 @@
-"""Whole-file writes: every file the package produces is written to a temporary file and renamed.
+"""Files: whole-file writes, output paths checked before the work, and the error class of a user's mistake.
 
-A crash or Ctrl-C mid-write leaves either the old file or the new one, never half of one.
+Every file the package produces is written to a temporary file and renamed: a crash or Ctrl-C mid-write leaves
+either the old file or the new one, never half of one.
+
+:class:`UserError` is a ValueError (the package's convention for invalid arguments), so code that catches
+ValueError keeps working. ``simcc-lab`` prints it, like any ValueError or file error, as one line naming the
+cause and the fix (exit code 2); other exceptions are internal errors and keep their traceback.
 """
 from __future__ import annotations
 
@@ -10,7 +15,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import UserError
+
+class UserError(ValueError):
+    """A mistake the user can fix (a file, a folder, a flag, a checkpoint); the message names it and the fix."""
+
+
+class ImageError(UserError, OSError):
+    """An image file that cannot be used (corrupt, empty, truncated, oversized, another size than its record);
+    also an OSError, as unreadable images raised before this class existed."""
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> Path:

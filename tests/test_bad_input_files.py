@@ -16,7 +16,7 @@ from simcc_lab.cli import main, user_message
 from simcc_lab.data.coco import load_annotations, load_detections
 from simcc_lab.data.images import read_rgb
 from simcc_lab.data.topdown import TopDownDataset
-from simcc_lab.errors import ImageError, UserError
+from simcc_lab.files import ImageError, UserError
 from simcc_lab.evaluation import coco as ev
 from simcc_lab.keypoints import COCO17
 
@@ -257,7 +257,7 @@ def test_a_truncated_image_is_named_when_read(tmp_path):
         ds[0]
     # through a DataLoader worker the message comes wrapped in the worker's traceback: the CLI shows its last line
     wrapped = ImageError("Caught ImageError in DataLoader worker process 0.\nOriginal Traceback (most recent call "
-                         "last):\n  File \"x.py\", line 1\nsimcc_lab.errors.ImageError: cannot read image a.png "
+                         "last):\n  File \"x.py\", line 1\nsimcc_lab.files.ImageError: cannot read image a.png "
                          "(image id 1): truncated")
     assert user_message(wrapped) == "cannot read image a.png (image id 1): truncated"
 

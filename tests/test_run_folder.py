@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from simcc_lab.cli import main
-from simcc_lab.errors import UserError
+from simcc_lab.files import UserError
 from simcc_lab.training import config as C
 from simcc_lab.training import engine, run_folder
 from simcc_lab.training.checkpoint import export_model, load_checkpoint

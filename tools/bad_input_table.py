@@ -671,7 +671,7 @@ def cli_main(argv=None) -> int:
     p.add_argument("--only", default=None, help="only the cases whose name contains this text")
     args = p.parse_args(argv)
     try:
-        import simcc_lab.errors  # noqa: F401 - present since issue 21
+        from simcc_lab.files import UserError  # noqa: F401 - present since issue 21
         NEW = True
     except ImportError:
         NEW = False

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ..files import UserError
 from ..keypoints import SkeletonSpec, get_spec, spec_from_coco_category
 from .images import open_image
 from .validate import (check_file_name, check_flags, integral_ids, numeric_field, read_json, require_fields,

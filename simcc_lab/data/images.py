@@ -3,7 +3,7 @@
 A record's ``width``/``height`` place its keypoints; an image of another size (a thumbnail, a wrong file)
 would train on the wrong pixels without a word, and a huge one behind a small record would take seconds and
 gigabytes per item. So the header is read first and its size compared before anything is decoded. Any
-problem is an :class:`~simcc_lab.errors.ImageError` (one line: the file, its image id, the cause).
+problem is an :class:`~simcc_lab.files.ImageError` (one line: the file, its image id, the cause).
 
 Bit depths: 8-bit modes (L, P, RGB, RGBA, CMYK, ...) go through PIL's ``convert("RGB")``; 16-bit grayscale
 (modes ``I;16*`` and ``I``) is scaled to 8 bits (``v / 257``) instead of being clipped at 255, as
@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from ..errors import ImageError
+from ..files import ImageError
 
 __all__ = ["open_image", "read_rgb", "to_rgb"]
 

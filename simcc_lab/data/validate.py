@@ -1,6 +1,6 @@
 """The validation layer of annotation, detection and result files: checks run on a parsed file before any work.
 
-Every error is a :class:`~simcc_lab.errors.UserError` (a ValueError) that names the file, the record (its index
+Every error is a :class:`~simcc_lab.files.UserError` (a ValueError) that names the file, the record (its index
 and id) and the field. What is checked here, beyond the structure checks of :mod:`simcc_lab.data.coco`:
 
 * reading: a missing, empty, unreadable, non-UTF-8 (an image given as a JSON file?) or absurdly nested file;
@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
-from ..errors import UserError
+from ..files import UserError
 
 __all__ = ["read_json", "require_fields", "numeric_field", "integral_ids", "check_file_name", "select_category",
            "check_flags", "strip_result_fields", "RESULT_FIELDS", "INT64_MAX"]

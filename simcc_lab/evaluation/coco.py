@@ -25,7 +25,7 @@ import numpy as np
 
 from ..data.coco import check_ground_truth, numeric_field, read_json, require_fields
 from ..data.validate import integral_ids, strip_result_fields
-from ..errors import UserError
+from ..files import UserError
 from ..data.transforms import inverse_keypoints
 from ..files import write_json
 from ..keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category

@@ -23,7 +23,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..files import UserError
 from ..files import check_output_dir
 
 try:
