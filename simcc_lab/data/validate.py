@@ -13,7 +13,7 @@ and id) and the field. What is checked here, beyond the structure checks of :mod
   ``categories``) are skipped with a counted warning;
 * flags: ``iscrowd`` is 0 or 1; ``num_keypoints`` that disagrees with the visibility flags (COCOeval ignores
   people whose ``num_keypoints`` is 0) is recomputed, with a counted warning;
-* results: records carry exactly COCO's keypoint fields; extra ones that change what pycocotools computes
+* results: records carry COCO's keypoint fields; extra ones that change what pycocotools computes
   (``bbox`` becomes the area of APm/APl, ``segmentation`` or ``caption`` switch it to another task) are
   stripped with a counted warning.
 """
@@ -30,11 +30,12 @@ import numpy as np
 from ..files import UserError
 
 __all__ = ["read_json", "require_fields", "numeric_field", "integral_ids", "check_file_name", "select_category",
-           "check_flags", "strip_result_fields", "RESULT_FIELDS", "INT64_MAX"]
+           "check_flags", "strip_result_fields", "RESULT_FIELDS", "OTHER_TASK_FIELDS", "INT64_MAX"]
 
 log = logging.getLogger("simcc_lab.data.coco")  # one logger for the files' notices
 INT64_MAX = 2 ** 63 - 1
 RESULT_FIELDS = ("image_id", "category_id", "keypoints", "score")
+OTHER_TASK_FIELDS = ("bbox", "segmentation", "caption")  # pycocotools' loadRes picks its task from these
 _REPORTED: set = set()
 
 
@@ -197,12 +198,15 @@ def check_flags(records: list, visible: np.ndarray, where, path, label) -> list:
 
 
 def strip_result_fields(results: list, name) -> list:
-    """Results with only COCO's keypoint fields; extra fields are stripped with one counted warning
-    (``bbox`` would be the area behind APm/APl, ``segmentation`` / ``caption`` switch pycocotools' task)."""
-    extra = Counter(k for r in results for k in r if k not in RESULT_FIELDS)
+    """Results without the fields that change what pycocotools computes from keypoint results (``bbox`` would
+    be the area behind APm/APl; ``segmentation`` / ``caption`` switch it to another task), stripped with one
+    counted warning. Other extra fields (MMPose's ``center`` / ``scale``, ``id``, ``area``) change nothing:
+    pycocotools ignores or overwrites them."""
+    extra = Counter(k for r in results for k in r if k in OTHER_TASK_FIELDS)
     if not extra:
         return results
     text = ", ".join(f"{k!r} ({n})" for k, n in sorted(extra.items()))
     warn_once(name, f"results carry fields a keypoint result does not have: {text}; stripped (pycocotools would "
                     "take the area of APm/APl from 'bbox', or evaluate another task for 'segmentation' / 'caption')")
-    return [{k: r[k] for k in RESULT_FIELDS} if any(k not in RESULT_FIELDS for k in r) else r for r in results]
+    return [{k: v for k, v in r.items() if k not in OTHER_TASK_FIELDS} if any(k in OTHER_TASK_FIELDS for k in r)
+            else r for r in results]
