@@ -126,7 +126,7 @@ plots.predictions_figure(np.stack([denormalize(i) for i in images]), np.asarray(
 import time
 from simcc_lab.training.config import config_from_preset
 preset = "synth-simcc-64-tiny" if FAST else "synth-simcc-64"
-live = config_from_preset(preset, out_dir="../runs/lesson05-live", resume=False, progress=not FAST, device="auto")
+live = config_from_preset(preset, out_dir="../runs/lesson05-live", resume=False, overwrite=True, progress=not FAST, device="auto")
 t0 = time.perf_counter()
 hist = engine.fit(live)
 print(f"{preset} on {engine.select_device(live.device)}: {len(hist)} epochs in {time.perf_counter() - t0:.1f} s, "

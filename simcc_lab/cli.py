@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from .files import UserError
+
+TRACEBACK_ENV = "SIMCC_LAB_TRACEBACK"  # set to 1: user errors show their traceback too (debugging)
+# What a user can cause and fix: invalid files, flags and folders (the package raises ValueError / UserError for
+# them, naming the file, record and field) and the file system's refusals. Everything else is an internal
+# error and keeps its traceback.
+USER_ERRORS = (UserError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+               FileExistsError)
+_OS_HINTS = {PermissionError: "check the file's permissions", IsADirectoryError: "name a file, not a folder",
+             NotADirectoryError: "a parent of the path is a file, not a folder",
+             FileExistsError: "remove it or choose another path"}
 
 COMMAND_MODULES = (
     "simcc_lab.evaluation.quantization",  # quantization
@@ -33,9 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"simcc-lab {args.command}: error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:
+        if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+            raise
+        print(f"simcc-lab {args.command}: error: {user_message(err)}", file=sys.stderr)
         return 2
+
+
+def user_message(err: BaseException) -> str:
+    """One line for a user's mistake: the message (a DataLoader worker's re-raised error: its original
+    message, without the worker's traceback), with a hint for file-system errors."""
+    text = str(err)
+    if "Original Traceback" in text:  # torch re-raises a worker's error as Type("Caught ... Traceback ... msg")
+        last = text.strip().splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    if isinstance(err, OSError) and not isinstance(err, UserError) and err.filename is not None:
+        hint = next((h for t, h in _OS_HINTS.items() if isinstance(err, t)), None)
+        text = f"{err.filename}: {err.strerror}" + (f" ({hint})" if hint else "")
+    return " ".join(text.splitlines())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
-"""Whole-file writes: every file the package produces is written to a temporary file and renamed.
+"""Files: whole-file writes, output paths checked before the work, and the error class of a user's mistake.
 
-A crash or Ctrl-C mid-write leaves either the old file or the new one, never half of one.
+Every file the package produces is written to a temporary file and renamed: a crash or Ctrl-C mid-write leaves
+either the old file or the new one, never half of one.
+
+:class:`UserError` is a ValueError (the package's convention for invalid arguments), so code that catches
+ValueError keeps working. ``simcc-lab`` prints it, like any ValueError or file error, as one line naming the
+cause and the fix (exit code 2); other exceptions are internal errors and keep their traceback.
 """
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+
+class UserError(ValueError):
+    """A mistake the user can fix (a file, a folder, a flag, a checkpoint); the message names it and the fix."""
+
+
+class ImageError(UserError, OSError):
+    """An image file that cannot be used (corrupt, empty, truncated, oversized, another size than its record);
+    also an OSError, as unreadable images raised before this class existed."""
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> Path:
@@ -57,3 +71,36 @@ def torch_save(obj: Any, path: str | os.PathLike) -> Path:
     import torch
 
     return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_file(path, what: str = "output file") -> Path:
+    """Refuse, before any work, an output file that cannot be written: a folder, a path under a file, or a
+    folder without write permission (UserError naming ``what``, e.g. ``--out-json``). Creates nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; name a file (e.g. {path / 'out.json'})")
+    base = _nearest_existing(path.parent.absolute())
+    if not base.is_dir():
+        raise UserError(f"{what} {path}: {base} is a file, not a folder; choose another path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: cannot write into {base} (permission denied); choose another path")
+    return path
+
+
+def check_output_dir(path, what: str = "output folder") -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be created or written (UserError)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file, not a folder; choose another path")
+    base = _nearest_existing(path.absolute())
+    if not base.is_dir():
+        raise UserError(f"{what} {path}: {base} is a file, not a folder; choose another path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: cannot write into {base} (permission denied); choose another path")
+    return path

@@ -2,8 +2,9 @@
 The crops made from them are :class:`~simcc_lab.data.topdown.TopDownDataset`.
 
 Files are validated when read, in the main process (:func:`check_ground_truth`, shared with evaluation):
-a problem raises a ValueError / FileNotFoundError that names the file, the record (index, annotation id,
-image id) and the field:
+a problem raises a UserError (a ValueError) / FileNotFoundError that names the file, the record (index,
+annotation id, image id) and the field; the checks shared by every kind of file (ids, categories, flags,
+booleans, file names, reading) are in :mod:`simcc_lab.data.validate`. Here:
 
 * structure: not a JSON object, no ``annotations``, a missing ``id``/``image_id``/``keypoints``/``bbox``,
   a wrong keypoint count, an unknown image id, a missing image file;
@@ -42,7 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import UserError
 from ..keypoints import SkeletonSpec, get_spec, spec_from_coco_category
+from .images import open_image
+from .validate import (check_file_name, check_flags, integral_ids, numeric_field, read_json, require_fields,
+                       select_category, warn_once)
 
 __all__ = ["Annotations", "load_annotations", "load_detections", "coco_paths", "check_ground_truth",
            "CheckedGroundTruth", "read_json", "numeric_field", "require_fields", "AREA_FROM_BOX"]
@@ -51,7 +56,6 @@ log = logging.getLogger(__name__)
 OUTSIDE_TOL = 1.0  # px; COCO clicks land on integer pixels, so x == W happens at the border
 COCO_ENV = "SIMCC_LAB_COCO"
 AREA_FROM_BOX = 0.53  # MMPose's area for files without one: 0.53 x box w x h (at least 1 px^2)
-_REPORTED: set = set()  # (file, message) already logged by this process: each repair is reported once
 
 
 def coco_paths(root=None, split: str = "val") -> tuple[Path, Path]:
@@ -105,11 +109,7 @@ class Annotations:
         return len(self.image_ids)
 
 
-def _warn_once(path, message: str) -> None:
-    """Log ``path: message`` as a warning, once per process for a file (always for ``<dict>`` sources)."""
-    if str(path).startswith("<") or (str(path), message) not in _REPORTED:
-        _REPORTED.add((str(path), message))
-        log.warning("%s: %s", path, message)
+_warn_once = warn_once
 
 
 def _resolve_spec(data: dict, path: Path, spec) -> tuple[SkeletonSpec, int]:
@@ -119,31 +119,34 @@ def _resolve_spec(data: dict, path: Path, spec) -> tuple[SkeletonSpec, int]:
         spec = get_spec(spec)
     if spec is None:
         if not cats:
-            raise ValueError(f"{path}: no category with 'keypoints' names; pass spec= (e.g. 'coco17')")
+            raise UserError(f"{path}: no category with 'keypoints' names; pass spec= (e.g. 'coco17')")
         if len(cats) > 1:
-            raise ValueError(f"{path}: {len(cats)} keypoint categories; pass spec= to choose one")
+            raise UserError(f"{path}: {len(cats)} keypoint categories; pass spec= to choose one")
         where = f"category {cats[0].get('id')}"
         try:
             spec = spec_from_coco_category(cats[0], warn=lambda m: _warn_once(path, f"{where}: {m}"))
         except ValueError as err:
-            raise ValueError(f"{path}: {where}: {err}") from None
+            raise UserError(f"{path}: {where}: {err}") from None
     elif cats and len(cats[0]["keypoints"]) != spec.num_keypoints:
-        raise ValueError(f"{path}: category has {len(cats[0]['keypoints'])} keypoints, "
+        raise UserError(f"{path}: category has {len(cats[0]['keypoints'])} keypoints, "
                          f"spec {spec.name!r} has {spec.num_keypoints}")
     return spec, int(cats[0].get("id", 1)) if cats else 1
 
 
 def _image_table(data: dict, path: Path) -> dict:
     if not isinstance(data.get("images"), list):
-        raise ValueError(f"{path}: no 'images' list")
+        raise UserError(f"{path}: no 'images' list")
+    images = data["images"]
+    for i, im in enumerate(images):
+        require_fields(im, ("id", "file_name", "width", "height"),
+                       f"{path}: images[{i}]" + (f" (id {im.get('id')})" if isinstance(im, dict) else ""))
+    integral_ids(images, "id", lambda i: f"{path}: images[{i}] (id {images[i]['id']!r})", unique=True)
     table = {}
-    for i, im in enumerate(data["images"]):
-        missing = [k for k in ("id", "file_name", "width", "height") if k not in im]
-        if missing:
-            raise ValueError(f"{path}: images[{i}] (id {im.get('id')}) lacks {missing}")
+    for i, im in enumerate(images):
+        check_file_name(im["file_name"], f"{path}: images[{i}] (id {im['id']})")
         size = (im["width"], im["height"])
         if not all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in size):
-            raise ValueError(f"{path}: images[{i}] (id {im['id']}): 'width' and 'height' must be positive numbers, "
+            raise UserError(f"{path}: images[{i}] (id {im['id']}): 'width' and 'height' must be positive numbers, "
                              f"got {size}")
         table[im["id"]] = (im["file_name"], int(im["width"]), int(im["height"]))
     return table
@@ -154,54 +157,6 @@ def _clip_boxes(boxes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     lo = np.maximum(boxes[:, :2], 0.0)
     hi = np.minimum(boxes[:, :2] + np.maximum(boxes[:, 2:], 0.0), sizes)
     return np.concatenate([lo, hi - lo], axis=1)
-
-
-def read_json(path) -> object:
-    """The parsed JSON of ``path``; FileNotFoundError / ValueError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"annotation file {path} not found")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
-
-
-def require_fields(record, fields, label: str) -> None:
-    """A ValueError ``{label} is a list, not a record`` or ``{label} lacks [missing fields]``."""
-    if not isinstance(record, dict):
-        raise ValueError(f"{label} is a {type(record).__name__}, not a record")
-    missing = [key for key in fields if key not in record]
-    if missing:
-        raise ValueError(f"{label} lacks {missing}")
-
-
-def numeric_field(records: list, field: str, where, width: int | None = None, describe=None) -> np.ndarray:
-    """``records[i][field]`` as float64 (N, width) (lists of ``width`` numbers) or (N,) (``width=None``,
-    scalars), checked: a non-numeric value (a string such as ``"12"``, None, a bool) or a non-finite one
-    (NaN, inf) is a ValueError that names ``where(i)``, the field and the position (``describe(j)``).
-    Lengths must have been checked. Vectorised; the records are walked only to name a culprit."""
-    values = [r[field] for r in records]
-    try:
-        arr = np.asarray(values)
-        ok = arr.dtype.kind in "iuf"
-    except (TypeError, ValueError):  # ragged or mixed
-        ok = False
-    if not ok:
-        for i, v in enumerate(values):
-            for j, x in enumerate([v] if width is None else v):
-                if isinstance(x, bool) or not isinstance(x, Real):
-                    at = "" if width is None else f" at {describe(j) if describe else f'position {j}'}"
-                    raise ValueError(f"{where(i)}: {field!r} has a non-numeric value {x!r}{at}")
-        arr = np.asarray(values)
-    arr = arr.astype(np.float64).reshape((len(values),) if width is None else (len(values), width))
-    finite = np.isfinite(arr).reshape(len(values), -1)
-    if not finite.all():
-        i, j = (int(v) for v in np.argwhere(~finite)[0])
-        at = "" if width is None else f" at {describe(j) if describe else f'position {j}'}"
-        raise ValueError(f"{where(i)}: {field!r} has a non-finite value {arr.reshape(len(values), -1)[i, j]}{at}")
-    return arr
 
 
 @dataclass
@@ -231,28 +186,38 @@ def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> Ch
     """Validate a parsed COCO keypoint file (from ``path``, named in every error); see the module
     docstring for the checks and the two repairs. Returns a :class:`CheckedGroundTruth`."""
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: ground truth must be a JSON object with 'images', 'annotations' and "
+        raise UserError(f"{path}: ground truth must be a JSON object with 'images', 'annotations' and "
                          f"'categories', got a JSON {type(data).__name__} (a results file?)")
     if not isinstance(data.get("annotations"), list):
-        raise ValueError(f"{path}: no 'annotations' list (not a COCO keypoint file)")
+        raise UserError(f"{path}: no 'annotations' list (not a COCO keypoint file)")
     spec, category_id = _resolve_spec(data, path, spec)
     images, k = _image_table(data, path), spec.num_keypoints
-    records = data["annotations"]
+    records, index = select_category(data, data["annotations"], category_id, path)
+    if not records:
+        raise UserError(f"{path}: no annotations" + (f" of the keypoint category {category_id}"
+                                                      if data["annotations"] else "")
+                        + ": no person to train on or evaluate")
+
+    def label(i):
+        a = records[i]
+        return f"annotations[{index[i]}] (id {a.get('id')!r}, image_id {a.get('image_id')!r})"
 
     def where(i):
-        a = records[i]
-        return f"{path}: annotations[{i}] (id {a.get('id')}, image_id {a.get('image_id')})"
+        return f"{path}: {label(i)}"
 
     for i, a in enumerate(records):
         require_fields(a, ("id", "image_id", "keypoints", "bbox"),
-                       where(i) if isinstance(a, dict) else f"{path}: annotations[{i}]")
+                       where(i) if isinstance(a, dict) else f"{path}: annotations[{index[i]}]")
+    integral_ids(records, "id", where, unique=True)
+    integral_ids(records, "image_id", where)
+    for i, a in enumerate(records):
         if not isinstance(a["keypoints"], list) or len(a["keypoints"]) != 3 * k:
             n = len(a["keypoints"]) if isinstance(a["keypoints"], list) else repr(a["keypoints"])
-            raise ValueError(f"{where(i)} has {n} keypoint values, expected 3 x {k}")
+            raise UserError(f"{where(i)} has {n} keypoint values, expected 3 x {k}")
         if not isinstance(a["bbox"], list) or len(a["bbox"]) != 4:
-            raise ValueError(f"{where(i)} has a bbox of {a['bbox']!r}, expected [x, y, w, h]")
+            raise UserError(f"{where(i)} has a bbox of {a['bbox']!r}, expected [x, y, w, h]")
         if a["image_id"] not in images:
-            raise ValueError(f"{where(i)} refers to an image id missing from 'images'")
+            raise UserError(f"{where(i)} refers to an image id missing from 'images'")
 
     def describe(j):
         return f"keypoint {j // 3} ({spec.keypoint_names[j // 3]}) {'xyv'[j % 3]}"
@@ -263,8 +228,9 @@ def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> Ch
     bad = (v != 0) & (v != 1) & (v != 2)
     if bad.any():
         i, j = (int(t) for t in np.argwhere(bad)[0])
-        raise ValueError(f"{where(i)}: keypoint {j} ({spec.keypoint_names[j]}) has visibility {v[i, j]:g}; "
+        raise UserError(f"{where(i)}: keypoint {j} ({spec.keypoint_names[j]}) has visibility {v[i, j]:g}; "
                          "COCO allows 0 (not labelled), 1 (labelled, hidden), 2 (labelled, visible)")
+    fixed = check_flags(records, v, where, path, label)
     has_area = np.array([a.get("area") is not None for a in records], dtype=bool)
     areas = np.maximum(AREA_FROM_BOX * boxes[:, 2] * boxes[:, 3], 1.0)
     if has_area.any():
@@ -276,15 +242,16 @@ def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> Ch
         labelled = (kpts[idx, :, 2] > 0).any(-1)
         low = idx[(areas[idx] <= 0) & labelled]
         if len(low):
-            raise ValueError(f"{where(int(low[0]))}: 'area' must be > 0 (px^2; COCOeval divides by it), got "
+            raise UserError(f"{where(int(low[0]))}: 'area' must be > 0 (px^2; COCOeval divides by it), got "
                              f"{areas[low[0]]:g}")
     if not has_area.all():
         n = int((~has_area).sum())
         _warn_once(path, f"{n} of {len(records)} annotations have no 'area' (e.g. annotation id "
                          f"{records[int(np.flatnonzero(~has_area)[0])]['id']}): derived from the box as "
                          f"max({AREA_FROM_BOX} x w x h, 1) px^2 (MMPose's rule)")
-        data = dict(data, annotations=[a if has_area[i] else dict(a, area=float(areas[i]))
-                                       for i, a in enumerate(records)])
+        fixed = [a if has_area[i] else dict(a, area=float(areas[i])) for i, a in enumerate(fixed)]
+    if fixed is not data["annotations"]:  # a new dict: the caller's file stays as it was
+        data = dict(data, annotations=fixed)
     return CheckedGroundTruth(data, spec, category_id, images, data["annotations"], where, kpts, boxes, areas)
 
 
@@ -335,6 +302,9 @@ def load_annotations(ann_file, spec: SkeletonSpec | str | None = None, image_dir
         ok &= ~bad
     _log_skipped(path, skipped, examples)
     idx = np.flatnonzero(ok)
+    if not len(idx):  # a data set of nobody would train on nothing and evaluate to {}
+        raise UserError(f"{path}: no usable person: every annotation is skipped "
+                        f"({', '.join(f'{n} {r}' for r, n in sorted(skipped.items()))})")
     out = Annotations(
         path, gt.spec, gt.images,
         image_ids=np.array([keep[j]["image_id"] for j in idx], dtype=np.int64),
@@ -352,10 +322,11 @@ def _check_images(ann: Annotations, image_dir: Path, source, record_ids) -> None
         if iid in seen:
             continue
         seen.add(iid)
-        name = ann.images[iid][0]
+        name, w, h = ann.images[iid]
         if not (image_dir / name).is_file():
             raise FileNotFoundError(f"{source}: image {name!r} (image id {iid}, record {rid}) not found in "
                                     f"{image_dir}")
+        open_image(image_dir / name, iid, (w, h)).close()  # the header: a wrong size or a non-image, now
 
 
 def load_detections(det_file, gt: Annotations, score_thr: float = 0.0, image_dir=None) -> Annotations:
@@ -365,16 +336,21 @@ def load_detections(det_file, gt: Annotations, score_thr: float = 0.0, image_dir
     Returns Annotations on ``gt``'s images (ann_ids -1, keypoints zero, areas = box areas).
     """
     path = Path(det_file)
-    dets = read_json(path)
+    dets = read_json(path, "detection file")
     if not isinstance(dets, list):
-        raise ValueError(f"{path}: a detection file is a JSON list of {{image_id, bbox, score}} records")
+        raise UserError(f"{path}: a detection file is a JSON list of {{image_id, bbox, score}} records")
     skipped, keep = Counter(), []
     for i, d in enumerate(dets):
         require_fields(d, ("image_id", "bbox", "score"), f"{path}: record [{i}]")
+    integral_ids(dets, "image_id", lambda i: f"{path}: record [{i}]")
+    for i, d in enumerate(dets):
+        if type(d.get("category_id", 1)) is not int:
+            raise UserError(f"{path}: record [{i}] (image_id {d['image_id']}): 'category_id' must be an integer, "
+                            f"got {d['category_id']!r}")
         if not isinstance(d["bbox"], list) or len(d["bbox"]) != 4:
-            raise ValueError(f"{path}: record [{i}] has a bbox of {d['bbox']!r}, expected [x, y, w, h]")
+            raise UserError(f"{path}: record [{i}] has a bbox of {d['bbox']!r}, expected [x, y, w, h]")
         if d["image_id"] not in gt.images:
-            raise ValueError(f"{path}: record [{i}] refers to image id {d['image_id']}, not in {gt.ann_file}")
+            raise UserError(f"{path}: record [{i}] refers to image id {d['image_id']}, not in {gt.ann_file}")
 
     def where(i):
         return f"{path}: record [{i}] (image_id {dets[i].get('image_id')})"
@@ -396,6 +372,10 @@ def load_detections(det_file, gt: Annotations, score_thr: float = 0.0, image_dir
         skipped["empty_box"] += int((~ok).sum())
     _log_skipped(path, skipped)
     idx = np.flatnonzero(ok)
+    if not len(idx):  # an evaluation of nobody would print {} and succeed
+        why = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "the file is an empty list"
+        raise UserError(f"{path}: no usable person box ({why}); a detection file holds person boxes "
+                        f"(category_id {gt.category_id}) with a score >= {score_thr:g}")
     out = Annotations(path, gt.spec, gt.images,
                       image_ids=np.array([keep[j]["image_id"] for j in idx], dtype=np.int64),
                       ann_ids=np.full(len(idx), -1, dtype=np.int64), boxes=boxes[idx],

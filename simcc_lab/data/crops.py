@@ -92,7 +92,7 @@ class CropCache(torch.utils.data.Dataset):
             by_image[int(image_id)].append(i)
         image_dir = Path(image_dir)
         for image_id, people in by_image.items():
-            image = read_rgb(image_dir / r.images[image_id][0], image_id)
+            image = read_rgb(image_dir / r.images[image_id][0], image_id, r.images[image_id][1:])
             for i in people:
                 crop = warp_image(image, self._m_cache[i], self.cache_size)
                 self.crops[i] = torch.from_numpy(crop).permute(2, 0, 1)

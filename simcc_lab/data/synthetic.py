@@ -38,7 +38,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..arguments import parse_size
-from ..files import atomic_write, save_figure, write_json
+from ..files import atomic_write, check_output_dir, save_figure, write_json
 from ..keypoints import COCO17
 from . import poses, render
 
@@ -325,7 +325,7 @@ def ensure_dataset(cache_dir=None, name: str = "default", num_train: int = 1000,
 
 
 def _cli(args) -> int:
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--out")
     if args.split == "both":
         num_val = args.num_val if args.num_val is not None else max(1, args.num_images // 10)
         paths = generate_splits(out, args.num_images, num_val, seed=args.seed, crowded=args.crowded,

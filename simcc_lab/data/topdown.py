@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..codecs import size_pair
 from .coco import load_annotations, load_detections
+from .images import read_rgb
 from .transforms import (NO_AUGMENT, AugmentConfig, affine_points, box_to_centre_scale, get_affine,
                          lower_body_mask, random_crop, warp_image)
 
@@ -35,15 +36,6 @@ def check_codec_size(codec, input_size: tuple[int, int]) -> None:
     if codec is not None and codec_size is not None and tuple(codec_size) != tuple(input_size):
         raise ValueError(f"codec input_size {tuple(codec_size)} differs from the dataset's input_size "
                          f"{tuple(input_size)}: its targets would not match the crops")
-
-
-def read_rgb(path, image_id) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB; an OSError naming the file and its image id when unreadable."""
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except OSError as err:
-        raise OSError(f"cannot read image {path} (image id {image_id}): {err}") from err
 
 
 class TopDownDataset(torch.utils.data.Dataset):
@@ -121,7 +113,7 @@ class TopDownDataset(torch.utils.data.Dataset):
         r = self.records
         centre, scale, rotation, flip = self.crop_params(index)
         m = get_affine(centre, scale, rotation, self.input_size, flip=flip)
-        image = read_rgb(self.image_path(index), r.image_ids[index])
+        image = read_rgb(self.image_path(index), r.image_ids[index], r.images[int(r.image_ids[index])][1:])
         crop = warp_image(image, m, self.input_size)
         kpts_input = affine_points(r.keypoints[index, :, :2], m)
         visible = r.keypoints[index, :, 2].copy()

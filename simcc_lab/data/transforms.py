@@ -18,6 +18,7 @@ about the box centre, e.g. a point right of the centre moves up in the crop.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,8 +202,8 @@ class AugmentConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.scale_factor < 1.0:
             raise ValueError(f"scale_factor must be in [0, 1), got {self.scale_factor}")
-        if self.rotation_factor < 0:
-            raise ValueError(f"rotation_factor must be >= 0, got {self.rotation_factor}")
+        if not (math.isfinite(self.rotation_factor) and self.rotation_factor >= 0):  # nan/inf: blank crops
+            raise ValueError(f"rotation_factor must be a finite number >= 0 (degrees), got {self.rotation_factor}")
 
 
 NO_AUGMENT = AugmentConfig(flip_prob=0.0, scale_factor=0.0, rotation_factor=0.0, rotation_prob=0.0,

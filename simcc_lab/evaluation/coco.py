@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.coco import check_ground_truth, numeric_field, read_json, require_fields
+from ..data.validate import integral_ids, strip_result_fields
+from ..files import UserError
 from ..data.transforms import inverse_keypoints
 from ..files import write_json
 from ..keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category
@@ -205,22 +207,26 @@ def check_results(results, coco_gt, gt_name: str, name: str, num_keypoints: int 
     if nonfinite not in ("error", "miss"):
         raise ValueError(f"nonfinite must be 'error' or 'miss', got {nonfinite!r}")
     if not isinstance(results, list):
-        raise ValueError(f"{name}: results must be a JSON list of {{image_id, category_id, keypoints, score}} "
+        raise UserError(f"{name}: results must be a JSON list of {{image_id, category_id, keypoints, score}} "
                          f"records, got a JSON {type(results).__name__}")
     k = num_keypoints
     for i, r in enumerate(results):
         require_fields(r, ("image_id", "category_id", "keypoints", "score"),
                        f"{name}: result [{i}]" + (f" (image_id {r.get('image_id')})" if isinstance(r, dict) else ""))
+    results = strip_result_fields(results, name)
+    integral_ids(results, "image_id", lambda i: f"{name}: result [{i}]")
+    integral_ids(results, "category_id", lambda i: f"{name}: result [{i}] (image_id {results[i]['image_id']})")
+    for i, r in enumerate(results):
         if k is None and isinstance(r["keypoints"], list):
             k = max(len(r["keypoints"]) // 3, 1)
         if not isinstance(r["keypoints"], list) or len(r["keypoints"]) != 3 * k:
-            raise ValueError(f"{name}: result [{i}] (image_id {r['image_id']}) has {r['keypoints']!r:.60} as "
+            raise UserError(f"{name}: result [{i}] (image_id {r['image_id']}) has {r['keypoints']!r:.60} as "
                              f"'keypoints', expected 3 x {k or 'K'} numbers")
         if r["image_id"] not in coco_gt.imgs:
-            raise ValueError(f"{name}: result [{i}] refers to image id {r['image_id']!r}, which the ground truth "
+            raise UserError(f"{name}: result [{i}] refers to image id {r['image_id']!r}, which the ground truth "
                              f"{gt_name} does not have")
         if r["category_id"] not in coco_gt.cats:
-            raise ValueError(f"{name}: result [{i}] (image_id {r['image_id']}) has category_id "
+            raise UserError(f"{name}: result [{i}] (image_id {r['image_id']}) has category_id "
                              f"{r['category_id']!r}; the ground truth {gt_name} has {sorted(coco_gt.cats)}")
 
     if not results:
@@ -242,7 +248,7 @@ def _default_sigmas(coco, name) -> np.ndarray:
         try:
             return np.asarray(spec_from_coco_category(cats[0]).sigmas)
         except ValueError as err:
-            raise ValueError(f"{name}: {err}") from None
+            raise UserError(f"{name}: {err}") from None
     return np.asarray(COCO17.sigmas)
 
 
@@ -267,16 +273,19 @@ def evaluate_coco(gt, results, sigmas=None, out_json=None, verbose: bool = False
     coco_gt, name = _load_gt(gt, sigmas)
     results_name = "<results list>"
     if isinstance(results, (str, Path)):
-        results_name, results = str(results), read_json(results)
-    results = check_results(results, coco_gt, name, results_name, nonfinite=nonfinite)
+        results_name, results = str(results), read_json(results, "results file")
+    own = _default_sigmas(coco_gt, name)
+    sig = np.asarray(sigmas if sigmas is not None else own, dtype=np.float64)
+    # K from the ground truth (or the sigmas), not from the first result: a short first record is its own error
+    has_cat = any(c.get("keypoints") for c in coco_gt.dataset.get("categories", []))
+    k = len(own) if has_cat else len(sig)
+    if len(sig) != k:
+        raise ValueError(f"{len(sig)} OKS sigmas for {k}-keypoint results")
+    results = check_results(results, coco_gt, name, results_name, num_keypoints=k, nonfinite=nonfinite)
     if out_json is not None:
         write_json(out_json, results, indent=None)
     if not results:  # loadRes cannot take an empty list; nothing predicted scores zero
         return dict({m: 0.0 for m in METRIC_NAMES}, num_results=0)
-    sig = np.asarray(sigmas if sigmas is not None else _default_sigmas(coco_gt, name), dtype=np.float64)
-    k = len(results[0]["keypoints"]) // 3
-    if len(sig) != k:
-        raise ValueError(f"{len(sig)} OKS sigmas for {k}-keypoint results")
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(_io.StringIO())
     with quiet:
         coco_dt = coco_gt.loadRes(copy.deepcopy(results))  # loadRes edits the dicts it gets

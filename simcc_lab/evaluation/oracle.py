@@ -20,7 +20,7 @@ from ..arguments import add_spec_argument, parse_size
 from ..codecs import REFINEMENTS, build_codec, size_pair
 from ..data.coco import coco_paths, load_annotations
 from .coco import evaluate_coco, pixel_errors, to_coco_results
-from ..files import write_text
+from ..files import check_output_file, write_text
 from ..data.transforms import affine_points, box_to_centre_scale, get_affine, inverse_keypoints
 
 __all__ = ["codec_oracle", "standard_grid", "oracle_table", "TABLE_SIZES", "register_cli"]
@@ -122,6 +122,8 @@ def _markdown(rows, labels) -> str:
 
 
 def _cli(args) -> int:
+    if args.out:  # before the work, not after it
+        check_output_file(args.out, "--out")
     # "--data coco": COCO val2017 keypoints under --coco-root / $SIMCC_LAB_COCO
     args.data = [str(coco_paths(args.coco_root, "val")[0]) if d == "coco" else d for d in args.data]
     if args.table:

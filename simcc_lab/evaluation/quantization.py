@@ -189,6 +189,9 @@ def register_cli(sub) -> None:
 def _cli(args) -> int:
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    files.check_output_dir(args.out, "--out")
     rows, _ = run_study(args.out, n=args.samples, seed=args.seed)
     print(study_markdown(rows))
     print(f"wrote {Path(args.out) / 'quantization.md'}, .csv and .png")

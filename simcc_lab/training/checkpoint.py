@@ -71,7 +71,8 @@ def load_checkpoint(path, map_location="cpu") -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # unpickling errors come in several types; name the file in every case
-        raise ValueError(f"{path}: not a loadable checkpoint ({type(err).__name__}: {err})") from err
+        first = (str(err).strip().splitlines() or [""])[0]  # torch's advice runs over many lines
+        raise ValueError(f"{path}: not a loadable checkpoint ({type(err).__name__}: {first})") from err
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise ValueError(f"{path}: not a simcc_lab checkpoint (no 'model' and 'config' entries)")
     return ckpt

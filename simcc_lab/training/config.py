@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -33,6 +35,9 @@ CODECS = ("simcc", "heatmap")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("step", "cosine")
+MAX_INPUT_SIDE = 4096  # px; the paper's largest input is 384x288: anything far beyond is a typo that would
+#                        allocate tens of GB before failing
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 PAPER_MILESTONES = (90 / 140, 120 / 140)  # lr x0.1 at epochs 90 and 120 of 140 (official ResNet configs)
 
 
@@ -103,11 +108,25 @@ class TrainConfig:
     tensorboard: bool = False
     progress: bool = True                 # tqdm progress bars
     resume: bool | str = False            # True: continue from out_dir/last.pt if there; a path: from it
+    overwrite: bool = False               # replace a run already in out_dir (else training there refuses)
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, allowed: str) -> None:
-            if not ok:
-                raise ValueError(f"TrainConfig.{name} must be {allowed}, got {getattr(self, name)!r}")
+            if not ok:  # the field and its flag: the same message serves Python and the command line
+                raise ValueError(f"TrainConfig.{name} (--{name.replace('_', '-')}) must be {allowed}, "
+                                 f"got {getattr(self, name)!r}")
+
+        def number(v) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+        # Finite numbers first: inf and nan pass every comparison below the wrong way (nan > 0 is False, but
+        # inf > 0 is True), and a nan rotation trains on blank crops without a word.
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.type in ("float", "int", float, int) and not number(v):
+                need(False, f.name, "a finite number")
+            if f.name in ("milestones", "eval_epochs", "input_size", "synth_image_size"):
+                need(isinstance(v, tuple) and all(number(x) for x in v), f.name, "finite numbers")
 
         need(self.dataset in DATASETS, "dataset", f"one of {DATASETS}")
         need(self.codec in CODECS, "codec", f"one of {CODECS}")
@@ -120,6 +139,21 @@ class TrainConfig:
         need(not (self.crowded and self.synth_clean), "synth_clean", "False when crowded is True")
         need(all(e >= 1 and float(e).is_integer() for e in self.eval_epochs), "eval_epochs", "whole epochs >= 1")
         need(len(self.input_size) == 2 and min(self.input_size) > 0, "input_size", "a positive (W, H) pair")
+        for name in ("input_size", "synth_image_size"):
+            need(len(getattr(self, name)) == 2 and 0 < min(getattr(self, name))
+                 and max(getattr(self, name)) <= MAX_INPUT_SIDE, name, f"a (W, H) pair of 1..{MAX_INPUT_SIDE} px")
+        need(all(e <= self.epochs for e in self.eval_epochs), "eval_epochs", f"epochs in 1..epochs ({self.epochs}): later ones never come")
+        need(isinstance(self.device, str) and DEVICE_PATTERN.fullmatch(self.device) is not None, "device",
+             "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        for name in ("flip_prob", "half_body_prob"):
+            need(0 <= getattr(self, name) <= 1, name, "a probability in [0, 1]")
+        need(0 <= self.scale_factor < 1, "scale_factor", "in [0, 1)")
+        need(self.rotation_factor >= 0, "rotation_factor", ">= 0 (degrees)")
+        for name in ("sigma", "hm_sigma"):
+            need(getattr(self, name) > 0, name, "> 0")
+        need(0 <= self.eps < 1, "eps", "in [0, 1)")
+        need(not (self.resume is not False and self.resume not in ("", "false") and self.overwrite),
+             "overwrite", "False with resume (continue the run, or replace it: not both)")
         for name in ("synth_train_images", "synth_val_images", "epochs", "batch_size", "stride"):
             need(getattr(self, name) >= 1, name, ">= 1")
         for name in ("warmup_steps", "max_steps_per_epoch", "workers", "threads", "eval_every", "seed", "data_seed"):
@@ -143,7 +177,7 @@ class TrainConfig:
 
 
 # Fields that say where and how fast a run goes, not what it trains or how it is scored.
-RUN_FIELDS = frozenset({"resume", "out_dir", "workers", "threads", "device", "progress", "tensorboard",
+RUN_FIELDS = frozenset({"resume", "overwrite", "out_dir", "workers", "threads", "device", "progress", "tensorboard",
                         "eval_every", "eval_epochs", "cache_dir", "coco_root", "amp", "channels_last"})
 # Fields that may change between a run and its resumption without changing what is trained: where and
 # how fast it runs (RUN_FIELDS) and how it is evaluated.

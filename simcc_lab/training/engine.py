@@ -33,9 +33,10 @@ from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from ..evaluation.oracle import codec_oracle
-from ..files import write_json
+from ..files import check_output_file, write_json
 from ..models import count_params_flops
 from . import distributed as D
+from . import run_folder
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
 from .config import (EVAL_FIELDS, PRESETS, RESUME_FIELDS, TrainConfig, add_config_arguments, config_from_dict,
                      config_from_preset, config_to_dict, overrides_from_args)
@@ -197,7 +198,7 @@ def _run(cfg: TrainConfig, given: Parts, on_epoch_end, final: bool) -> _Outcome:
     created = not torch.distributed.is_initialized()
     info = D.setup(device.type)
     try:
-        with D.cpu_threads(cfg.threads):
+        with D.cpu_threads(cfg.threads), run_folder.claim(cfg, info.is_main):
             outcome = _fit(cfg, info, device, given, on_epoch_end, final)
             if final and info.is_main:
                 outcome.result = _result(cfg, device, outcome)
@@ -242,6 +243,7 @@ def _resume(state: TrainState, ckpt_path: Path) -> tuple[int, dict]:
     returns (epochs done, the random-number states to restore last)."""
     cfg, main = state.cfg, state.info.is_main
     ckpt = load_checkpoint(ckpt_path)
+    run_folder.check_resumable(ckpt, ckpt_path, cfg)
     changed = sorted(k for k, v in config_to_dict(config_from_dict(ckpt["config"])).items()
                      if k not in RESUME_FIELDS and config_to_dict(cfg)[k] != v)
     if changed and main:
@@ -334,12 +336,15 @@ def _end_epoch(state: TrainState, record: dict, out_dir: Path) -> None:
     cfg, epoch = state.cfg, record["epoch"]
     is_best = "AP" in record and record["AP"] > state.best_ap
     state.best_ap = record["AP"] if is_best else state.best_ap
-    save_checkpoint(out_dir / "last.pt", model=D.unwrap(state.model).state_dict(),
+    # best.pt first: a kill between the two writes leaves the older last.pt, whose lower best AP makes the
+    # resumed epoch write best.pt again (last.pt first would leave a best_ap that no best.pt holds)
+    first = out_dir / ("best.pt" if is_best else "last.pt")
+    save_checkpoint(first, model=D.unwrap(state.model).state_dict(),
                     optimizer=state.optimizer.state_dict(), scheduler=state.scheduler.state_dict(),
                     scaler=state.scaler.state_dict(), epoch=epoch, global_step=state.step, best_ap=state.best_ap,
                     history=state.history, rng=get_rng_state(), config=config_to_dict(cfg))
     if is_best:
-        copy_file(out_dir / "last.pt", out_dir / "best.pt")
+        copy_file(first, out_dir / "last.pt")
     write_history(out_dir, state.history)
     if state.writer is not None:
         for k, v in record.items():
@@ -433,6 +438,9 @@ def _cli_train(args) -> int:
 
 
 def _cli_eval(args) -> int:
+    for flag, path in (("--out-json", args.out_json), ("--results-json", args.results_json)):
+        if path:  # before the evaluation, not after it
+            check_output_file(path, flag)
     metrics = evaluate(args.checkpoint, out_json=args.results_json, **overrides_from_args(args))
     print(json.dumps(metrics, indent=1))
     if args.out_json:
