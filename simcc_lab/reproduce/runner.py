@@ -302,7 +302,11 @@ def _cli_reproduce(args) -> int:
         if args.rerun:  # the report covers the whole grid: the other runs' results as they are on disk
             keys = {r.key for r in grid.runs.values()}
             results = dict({k: v for k, v in load_results(args.out).items() if k in keys}, **results)
-    run_file, recorded = Path(args.out) / ("RUN.json" if not args.rerun else f"RUN-run-{args.rerun[0]}.json"), []
+    # RUN.json records a whole-grid invocation; one of some experiments or runs gets a file of its own, so that
+    # a mode trained over several invocations keeps each one's command and time
+    name = (f"RUN-run-{'-'.join(args.rerun)}" if args.rerun else f"RUN-{'-'.join(args.only)}" if args.only
+            else "RUN")
+    run_file, recorded = Path(args.out) / f"{name}.json", []
     if not trained:  # nothing trained now: keep the records of the invocations that did (command, wall time)
         wall = None
         # RUN.json is the latest; RUN-<what>.json are earlier invocations kept beside it (e.g. --only k, then
