@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from simcc_lab.data import crops, topdown
-from simcc_lab.reproduce import experiments, runner
+from simcc_lab.reproduce import runner
+from simcc_lab.reproduce.grid import build_grid
 from simcc_lab.training import engine
 
 try:  # modules of the layout after issue 18 (the benchmark also runs on the earlier one)
@@ -45,7 +46,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5, help="optimiser steps of the one epoch")
     args = p.parse_args()
     torch.set_num_threads(1)
-    grid = experiments.build_grid("quick")
+    grid = build_grid("quick")
     name = "heatmap-64x64" if args.codec == "heatmap" else "simcc-k2-gauss-deconv1-64x64"
     run = next(r for r in grid.runs.values() if r.name == name)
     overrides = dict(grid.base, **run.config_overrides(), epochs=1, eval_epochs=(1,), max_steps_per_epoch=args.steps,

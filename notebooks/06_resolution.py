@@ -51,14 +51,16 @@ for s in ("64x64", "128x128", "256x192"):
 # Each of our cells is the mean +- standard deviation over training seeds (3 at 64x64, 1 at 128x128). The verdict
 # lines use a stricter rule than "the mean is higher": a difference counts only when the 95 % bootstrap interval
 # of the paired per-person OKS difference (the same validation people scored by both models) excludes 0 and every
-# seed's AP difference has the same sign (`simcc_lab/reproduce/paired.py`).
+# seed's AP difference has the same sign (`simcc_lab/reproduce/statistics.py`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 from pathlib import Path
-from simcc_lab.reproduce import experiments, report
-results = experiments.load_results(Path("../reports"))
-grid = experiments.build_grid("quick")
+from simcc_lab.reproduce import report
+from simcc_lab.reproduce.grid import build_grid
+from simcc_lab.reproduce.results import load_results
+results = load_results(Path("../reports"))
+grid = build_grid("quick")
 res = grid.experiments["resolution"]
 print(report.experiment_table(res, results))
 for part, verdict, evidence in report.verdicts(res, results):

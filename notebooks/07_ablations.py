@@ -39,8 +39,9 @@ print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab.reproduce import experiments, report
-grid = experiments.build_grid("standard")
+from simcc_lab.reproduce import report
+from simcc_lab.reproduce.grid import build_grid
+grid = build_grid("standard")
 FOLDERS = ("../reports/standard",)  # the first folder that holds every run of an experiment is read
 sources = {name: report.complete_results(grid.experiments[name], FOLDERS)
            for name in ("k", "smoothing", "upsampling", "crowded", "backbone")}

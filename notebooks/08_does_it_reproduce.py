@@ -37,7 +37,9 @@ print("fast mode" if FAST else "full mode")
 # %%
 # NBVAL_CHECK_OUTPUT
 from pathlib import Path
-from simcc_lab.reproduce import experiments, report
+from simcc_lab.reproduce import report
+from simcc_lab.reproduce.grid import build_grid
+from simcc_lab.reproduce.results import load_results
 print(report.RULES)
 
 # %%
@@ -53,12 +55,12 @@ def seeds(exp, results):
     return ", ".join(f"{group}: {n}" for group, n in counts.items()) + " seeds"
 
 
-quick = experiments.load_results(Path("../reports"))
+quick = load_results(Path("../reports"))
 rows = []
-for name, exp in experiments.build_grid("quick").experiments.items():
+for name, exp in build_grid("quick").experiments.items():
     rows += [(exp.title, part, verdict, f"reports/ (quick), {seeds(exp, quick)}")
              for part, verdict, _ in report.verdicts(exp, quick)]
-standard = experiments.build_grid("standard")
+standard = build_grid("standard")
 for name in ("resolution", "k", "smoothing", "upsampling", "crowded", "backbone"):
     exp = standard.experiments[name]
     folder, results = report.complete_results(exp, ("../reports/standard",))
@@ -77,7 +79,7 @@ for title, part, verdict, source in rows:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-res = experiments.build_grid("quick").experiments["resolution"]
+res = build_grid("quick").experiments["resolution"]
 for part, verdict, evidence in report.verdicts(res, quick):
     print(f"{part}: {verdict}\n    {evidence}\n")
 

@@ -25,7 +25,8 @@ from ..training.checkpoint import export_model, load_checkpoint
 from ..training.config import RUN_FIELDS, config_from_preset, config_to_dict
 from . import report
 from .provenance import provenance
-from .experiments import MODES, Grid, Run, build_grid, load_results, model_path, result_path
+from .grid import MODES, Grid, Run, build_grid
+from .results import load_results, model_path, result_path
 
 Trainer = Callable[[Run, dict, Path], dict]
 

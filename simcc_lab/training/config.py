@@ -187,7 +187,7 @@ EVAL_FIELDS = ("flip_test", "refinement", "device", "batch_size", "workers", "th
                "val_bbox_file", "coco_root", "cache_dir", "progress")
 
 
-# The recipe of the reproduction's CPU modes (simcc_lab.reproduce.experiments) and of the synth-*-64 presets: the clean
+# The recipe of the reproduction's CPU modes (simcc_lab.reproduce.grid) and of the synth-*-64 presets: the clean
 # SynthPose variant (one person per image), crops rendered once and augmented in batches (data/crops.py),
 # AdamW with a cosine schedule, light augmentation, flip test, one torch thread and no loader process, bf16
 # autocast + channels-last where the CPU has bf16 instructions (~2x the images/s, benchmarks/bench_train.py).

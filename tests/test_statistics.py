@@ -1,10 +1,10 @@
-"""Paired differences over seeds and val people (simcc_lab/reproduce/paired.py)."""
+"""Paired differences over seeds and val people (simcc_lab/reproduce/statistics.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from simcc_lab.reproduce.paired import paired_difference
+from simcc_lab.reproduce.statistics import paired_difference
 
 
 def result(run, seed, ap, oks, err=None, variant="default"):

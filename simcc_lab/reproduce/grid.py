@@ -1,4 +1,5 @@
-"""The paper's experiments as grids of training runs on SynthPose (the runner: runner.py).
+"""The grid: the paper's experiments as training runs on SynthPose, each experiment with its rows and its
+verdict rule (the runner: runner.py; the rules: verdicts.py; the report: report.py).
 
 An :class:`Experiment` is a list of table rows; each row points at a training :class:`Run` (a set of
 TrainConfig overrides) and an evaluation variant of it (heatmap refinement none / quarter / DARK are
@@ -7,18 +8,18 @@ model is the baseline of several tables), executed once, and cached as one resul
 whole: a re-run skips finished runs and resumes interrupted ones from their last checkpoint.
 
 :mod:`.runner` executes a grid; :mod:`.report` turns the result files into tables, verdicts and figures.
+Declaring a grid computes nothing (no model is built, no file is read). docs/architecture.md walks through adding
+a row and adding an experiment.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..codecs import REFINEMENTS
 from ..lessons import paper
-from ..models import build_model
-from ..training.config import QUICK_RECIPE, codec_for, config_from_preset
+from ..training.config import QUICK_RECIPE
+from . import verdicts as V
 
 MODES = ("tiny", "quick", "standard", "full")
 # Experiments each mode runs (the rest are listed as "not run" with the mode that runs them).
@@ -30,6 +31,9 @@ MODE_EXPERIMENTS = {"tiny": ("resolution", "curves", "k", "smoothing", "upsampli
                     "full": ("resolution", "curves", "transformer")}
 CURVE_EPOCHS = (1, 2, 4, 8, 16, 32)  # learning-curve points (epochs of the 64x64 runs: a 32x span of samples)
 HEATMAP_VARIANTS = REFINEMENTS
+# The compact CNN's stride 8 to heatmap stride 4: one x2 deconvolution in the heatmap head (tests check that
+# build_model agrees; the grid itself builds nothing).
+HEATMAP_DECONVS = 1
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,21 @@ class Row:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named experiment: its question, its rows and the paper's claim it tests."""
+    """A named experiment: its question, its rows, the paper's claim it tests and the rule that judges it.
+
+    ``rule(judge) -> [(claim part, verdict, evidence)]`` (verdicts.py); ``figure``: "bars" (grouped bars, ours
+    beside the paper's) or "curves" (learning curves); ``tables``: extra tables of the report section
+    (report.EXTRA_TABLES: "compute", "floors")."""
 
     name: str
     title: str
     question: str
     claim: str
     rows: tuple[Row, ...]
+    rule: Callable | None = None
     metric: str = "AP"
+    figure: str = "bars"
+    tables: tuple[str, ...] = ()
 
 
 @dataclass
@@ -146,22 +157,22 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     cpu = mode in ("quick", "standard")
     sizes = ("64x64", "128x128", "256x192") if full else ("64x64", "128x128")
     wh = {"64x64": (64, 64), "128x128": (128, 128), "256x192": (192, 256)}
-    paper_ap = _paper_mean_resolution()
+    paper_ap = V.paper_mean_resolution()
 
     def sized(size):
-        """Per-size overrides. On 2 CPU cores a 128x128 step costs ~3.5x a 64x64 one (bench_train.py), so
-        the trend's 128x128 runs train one seed. In quick mode for 8 epochs (20,000 samples, the cosine over
-        those), without learning-curve points: about the compute of one 64x64 run, so that quick mode fits 30
-        minutes. In standard mode for the 64x64 runs' 32 epochs, with their curve points: the same samples at
-        both sizes (~25 min for the pair), so that the trend compares heads that had the same training."""
+        """Per-size overrides. On 2 CPU cores a 128x128 step costs ~3.5x a 64x64 one (bench_train.py), so quick
+        mode's 128x128 runs train one seed for 8 epochs (20,000 samples, the cosine over those), without
+        learning-curve points: about the compute of one 64x64 run, so that quick mode fits 30 minutes. Standard
+        mode trains them for the 64x64 runs' 32 epochs with their curve points and all seeds (~25 min per
+        pair): the same samples at both sizes, so that the trend compares heads that had the same training."""
         if cpu and size != "64x64":
             if mode == "standard":
                 return {"input_size": wh[size]}
             return {"input_size": wh[size], "epochs": 8, "eval_epochs": ()}
         return {"input_size": wh[size]}
 
-    def size_seeds(size):
-        return (g.seeds[0],) if cpu and size != "64x64" else None
+    def size_seeds(size):  # quick mode: one seed beyond 64x64 (its 30-minute budget); standard and full: all
+        return (g.seeds[0],) if mode == "quick" and size != "64x64" else None
 
     def simcc(name, size="64x64", **kw):
         kw = dict(dict(codec="simcc", k=2.0, smoothing="gaussian", **sized(size)), **kw)
@@ -176,11 +187,11 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     # 1. input resolution. Equal compute, as the paper's SimBa-SimCC (8.9 vs 9.0 GFLOPs at 256x192): SimCC keeps the
     # heatmap head's deconvolutions, so both heads read the same stride-4 features and differ in the head alone.
     # (The ablations below use the cheaper SimCC without them; the upsampling experiment compares the two.)
-    n = _heatmap_deconvs(base)
+    n = HEATMAP_DECONVS
     up = f"{n} deconv{'s' if n > 1 else ''}"
-    rows = []
+    rows, pair = [], {}
     for s in sizes:
-        hm, sc = heatmap(f"heatmap-{s}", s), simcc(f"simcc-k2-gauss-deconv{n}-{s}", s, deconvs=n)
+        hm, sc = pair[s] = heatmap(f"heatmap-{s}", s), simcc(f"simcc-k2-gauss-deconv{n}-{s}", s, deconvs=n)
         post, none, simcc_ap = paper_ap[s]
         rows += [Row("heatmap + quarter offset", s, hm, "quarter", post, id="heatmap-quarter"),
                  Row("heatmap, no post-processing", s, hm, "none", none, id="heatmap-none"),
@@ -190,10 +201,10 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
         "resolution", "Heatmap vs SimCC across input sizes",
         "Does SimCC beat heatmaps most at low resolution, and do heatmaps need post-processing there?",
         "SimCC beats heatmap at every size, by far the most at 64x64; without post-processing heatmaps lose "
-        "9-21 AP at 64x64 and ~2 AP at 256x192.", tuple(rows))
+        "9-21 AP at 64x64 and ~2 AP at 256x192.", tuple(rows), V.resolution_rule, tables=("floors",))
 
     # 1b. learning curves: the 64x64 runs above, evaluated after CURVE_EPOCHS
-    hm, sc = "heatmap-64x64", f"simcc-k2-gauss-deconv{n}-64x64"
+    hm, sc = pair["64x64"]
     g.experiments["curves"] = Experiment(
         "curves", "Learning curves at 64x64", "Where does the heatmap's quantisation floor start to bite?",
         "Heatmap accuracy is capped by its quantisation error at low resolution; SimCC's floor is ~8x lower "
@@ -201,7 +212,7 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
         (Row(f"SimCC (Gaussian, k=2, {up})", "64x64", sc, id="simcc"),
          Row("heatmap, no post-processing", "64x64", hm, "none", id="heatmap-none"),
          Row("heatmap + quarter offset", "64x64", hm, "quarter", id="heatmap-quarter"),
-         Row("heatmap + DARK", "64x64", hm, "dark", id="heatmap-dark")))
+         Row("heatmap + DARK", "64x64", hm, "dark", id="heatmap-dark")), V.curves_rule, figure="curves")
 
     # 2. splitting factor k
     ks = (1.0, 2.0, 3.0, 4.0)
@@ -210,7 +221,7 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
                 else simcc(f"simcc-k{k:g}-gauss-{s}", s, k=k), id=f"k={k:g}") for s in k_sizes for k in ks]
     g.experiments["k"] = Experiment("k", "Splitting factor k", "How many bins per pixel?",
                                     "Larger k lowers quantisation error but is harder to train (k=3 chosen at 64x64).",
-                                    tuple(rows))
+                                    tuple(rows), V.k_rule)
 
     # 3. label smoothing
     rows = [Row("Gaussian", "64x64", simcc("simcc-k2-gauss-64x64"), id="gaussian"),
@@ -218,7 +229,7 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
             Row("equal (eps 0.1)", "64x64", simcc("simcc-k2-equal-64x64", smoothing="equal", eps=0.1), id="equal"),
             Row("none (one-hot)", "64x64", simcc("simcc-k2-none-64x64", smoothing="none"), id="none")]
     g.experiments["smoothing"] = Experiment("smoothing", "Label smoothing", "Which label shape trains best?",
-                                            "Gaussian / Laplace > equal > none.", tuple(rows))
+                                            "Gaussian / Laplace > equal > none.", tuple(rows), V.smoothing_rule)
 
     # 4. upsampling: SimCC with and without the heatmap head's own deconvolutions, as the paper's
     # SimBa-SimCC keeps SimpleBaseline's. The compact CNN (stride 8) needs one to reach heatmap stride 4;
@@ -229,7 +240,8 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
             Row(f"heatmap, {up} (DARK)", "64x64", heatmap("heatmap-64x64"), "dark", id="heatmap-dark")]
     g.experiments["upsampling"] = Experiment(
         "upsampling", "Upsampling (deconvolution) layers", "Does SimCC need the deconvolution upsampling?",
-        "Removing the deconvs leaves SimCC's AP almost unchanged while saving much compute.", tuple(rows))
+        "Removing the deconvs leaves SimCC's AP almost unchanged while saving much compute.", tuple(rows),
+        V.upsampling_rule, tables=("compute",))
 
     # 5. crowded scenes
     rows = []
@@ -249,7 +261,7 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
                  Row("SimCC (Gaussian, k=2, no deconv)", s, sc, "default", sc_paper, id="simcc")]
     g.experiments["crowded"] = Experiment(
         "crowded", "Crowded scenes (CrowdPose-like)", "Does SimCC's advantage survive crowds and occlusion?",
-        "CrowdPose, HRNet-W32 at 64x64: heatmap 42.4 vs SimCC 46.5 AP.", tuple(rows))
+        "CrowdPose, HRNet-W32 at 64x64: heatmap 42.4 vs SimCC 46.5 AP.", tuple(rows), V.crowded_rule)
 
     # 6. backbone
     rows = [Row("compact CNN, heatmap (DARK)", "64x64", heatmap("heatmap-64x64"), "dark", id="compact-heatmap-dark"),
@@ -269,7 +281,7 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
     g.experiments["backbone"] = Experiment("backbone", "CNN or Transformer backbone",
                                            "Does SimCC help both kinds of backbone?",
                                            "SimCC beats heatmaps with CNN (SimBa, HRNet) and Transformer (TokenPose) "
-                                           "backbones.", tuple(rows))
+                                           "backbones.", tuple(rows), V.backbone_rule)
     # 7. SimCC on a Transformer: TokenPose's keypoint tokens, and the visual tokens read as a map by the ordinary
     # SimCC head with the heatmap head's deconvolution (the same backbone and upsampling: equal compute)
     tf_hm = heatmap("tf-heatmap-64x64", backbone="transformer")
@@ -284,47 +296,11 @@ def build_grid(mode: str = "quick", seeds: tuple[int, ...] | None = None) -> Gri
                 id="simcc-map")]
     g.experiments["transformer"] = Experiment(
         "transformer", "SimCC on a Transformer", "Does SimCC learn on a Transformer backbone, and from which tokens?",
-        "SimCC beats heatmaps on a Transformer backbone (TokenPose-S: 73.1 vs 72.5 AP at 256x192).", tuple(rows))
-    g.export = (f"simcc-k2-gauss-deconv{n}-64x64", "heatmap-64x64")
+        "SimCC beats heatmaps on a Transformer backbone (TokenPose-S: SimCC 62.8 vs heatmap + post 57.1 AP at "
+        "64x64, 73.6 vs 72.5 at 256x192).", tuple(rows), V.transformer_rule)
+    g.export = (pair["64x64"][1], pair["64x64"][0])
     keep = MODE_EXPERIMENTS[mode]
     g.experiments = {n: e for n, e in g.experiments.items() if n in keep}
     needed = {r.run for e in g.experiments.values() for r in e.rows}
     g.runs = {k: r for k, r in g.runs.items() if r.name in needed}
     return g
-
-
-def _heatmap_deconvs(base: dict) -> int:
-    """Deconvolutions of the heatmap head the grid's base config builds (1 for the compact CNN at stride 4)."""
-    cfg = config_from_preset(None, **dict(base, codec="heatmap"))
-    return build_model(cfg.backbone, codec_for(cfg)).head.deconvs
-
-
-def _paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
-    """Per input size, the paper's AP averaged over its four backbones (heatmap+post, heatmap, SimCC)."""
-    out = {}
-    for s in ("64x64", "128x128", "256x192"):
-        rows = [v[s] for v in paper.RESOLUTION_AP.values()]
-        out[s] = tuple(round(sum(r[i] for r in rows) / len(rows), 1) for i in range(3))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------
-# Result files
-# ---------------------------------------------------------------------------------------------------
-def result_path(out_dir: Path, run: Run) -> Path:
-    """Where a finished run's result JSON lives."""
-    return Path(out_dir) / "results" / f"{run.key}.json"
-
-
-def model_path(out_dir: Path, run: Run) -> Path:
-    """Where an exported model of ``run`` lives (``out_dir/models/<run>-s<seed>.pt``)."""
-    return Path(out_dir) / "models" / f"{run.key}.pt"
-
-
-def load_results(out_dir: Path) -> dict[str, dict]:
-    """All finished result files under ``out_dir/results``, by run key."""
-    out = {}
-    for p in sorted((Path(out_dir) / "results").glob("*.json")):
-        with p.open() as f:
-            out[p.stem] = json.load(f)
-    return out

@@ -1,4 +1,5 @@
-"""Paired comparisons of trained models over seeds and val people: the statistics behind the verdicts.
+"""The statistics behind the verdicts: cells (mean and sample std over seeds) and paired comparisons of
+trained models over seeds and val people.
 
 Two sides, each a list of (run, variant) members (one member for "SimCC vs heatmap + DARK"; several for a
 pooled comparison such as "all smooth-label SimCC runs vs all heatmap decoders"). For every seed both
@@ -11,14 +12,40 @@ Result files come from :func:`simcc_lab.reproduce.runner.train_and_evaluate` (``
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Paired", "paired_difference", "BOOTSTRAP_SAMPLES"]
+__all__ = ["Cell", "cell", "Paired", "paired_difference", "BOOTSTRAP_SAMPLES", "STD_DDOF"]
 
-BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SAMPLES = 10_000  # resamples of the val people per interval
+STD_DDOF = 1  # the std over seeds is the sample std (n - 1 in the denominator)
 Member = tuple[str, str]  # (run name, variant)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell of ours: mean and std over seeds, in AP points (x100) or px, and how many seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+    def __str__(self) -> str:
+        if self.n == 0:
+            return "n/a"
+        return f"{self.mean:.1f}" if self.n == 1 else f"{self.mean:.1f} +- {self.std:.1f}"
+
+
+def cell(results: dict[str, dict], run: str, variant: str, metric: str = "AP") -> Cell:
+    """Aggregate ``metric`` of ``run``/``variant`` over seeds (AP-like metrics scaled to points)."""
+    vals = [r["metrics"][variant][metric] for r in results.values()
+            if r.get("run") == run and metric in r.get("metrics", {}).get(variant, {})]
+    vals = [v * 100 if metric.startswith("A") else v for v in vals if v is not None and math.isfinite(v)]
+    if not vals:
+        return Cell(float("nan"), float("nan"), 0)
+    return Cell(float(np.mean(vals)), float(np.std(vals, ddof=STD_DDOF)) if len(vals) > 1 else 0.0, len(vals))
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,7 @@ class Paired:
     oks: tuple[float, float, float]
     px: tuple[float, float, float]
     people: int
+    px_per_seed: tuple[float, ...] = ()  # A - B mean pixel error per common seed (input px)
 
     @property
     def ap(self) -> float:
@@ -44,6 +72,12 @@ class Paired:
     def seeds_agree(self) -> bool:
         """Every seed's AP difference has the sign of the mean (trivially true for one seed)."""
         return bool(self.ap_per_seed) and all(np.sign(d) == np.sign(self.ap) != 0 for d in self.ap_per_seed)
+
+    @property
+    def seeds_agree_on_error(self) -> bool:
+        """Every seed's pixel-error difference has the sign of the bootstrap mean (for claims about error)."""
+        sign = np.sign(self.px[0])
+        return bool(self.px_per_seed) and sign != 0 and all(np.sign(d) == sign for d in self.px_per_seed)
 
     @property
     def interval_excludes_zero(self) -> bool:
@@ -69,14 +103,16 @@ def _by_seed(results: dict[str, dict], member: Member) -> dict[int, dict]:
             if r.get("run") == run and variant in r.get("metrics", {})}
 
 
-def _side(results: dict[str, dict], members: list[Member], seeds) -> tuple[dict[int, float], dict[int, dict]]:
-    """Per seed: the side's mean AP (points); per person (ann_id): summed OKS, error, count, n."""
-    ap, people = {}, {}
+def _side(results: dict[str, dict], members: list[Member], seeds):
+    """Per seed: the side's mean AP (points) and mean pixel error; per person (ann_id): summed OKS, error,
+    count, n."""
+    ap, px, people = {}, {}, {}
     for seed in seeds:
-        vals = []
+        vals, errs = [], []
         for m in members:
             r = _by_seed(results, m)[seed]
             vals.append(100.0 * r["metrics"][m[1]]["AP"])
+            errs.append(r["metrics"][m[1]].get("pixel_error", float("nan")))
             pp = (r.get("per_person") or {}).get(m[1])
             if not pp:
                 continue
@@ -88,8 +124,8 @@ def _side(results: dict[str, dict], members: list[Member], seeds) -> tuple[dict[
                 p[1] += err
                 p[2] += cnt
                 p[3] += 1
-        ap[seed] = float(np.mean(vals))
-    return ap, people
+        ap[seed], px[seed] = float(np.mean(vals)), float(np.mean(errs))
+    return ap, px, people
 
 
 def paired_difference(results: dict[str, dict], a: list[Member], b: list[Member],
@@ -99,8 +135,8 @@ def paired_difference(results: dict[str, dict], a: list[Member], b: list[Member]
     if not common:
         return None
     seeds = tuple(sorted(common))
-    ap_a, pa = _side(results, a, seeds)
-    ap_b, pb = _side(results, b, seeds)
+    ap_a, px_a, pa = _side(results, a, seeds)
+    ap_b, px_b, pb = _side(results, b, seeds)
     ids = sorted(set(pa) & set(pb))
     if ids:
         A, B = np.array([pa[i] for i in ids]), np.array([pb[i] for i in ids])
@@ -114,4 +150,5 @@ def paired_difference(results: dict[str, dict], a: list[Member], b: list[Member]
         px = (float(err_d.sum() / cnt.sum()), *map(float, np.percentile(boot_px, [2.5, 97.5])))
     else:
         oks = px = (float("nan"),) * 3
-    return Paired(seeds, tuple(ap_a[s] - ap_b[s] for s in seeds), oks, px, len(ids))
+    return Paired(seeds, tuple(ap_a[s] - ap_b[s] for s in seeds), oks, px, len(ids),
+                  tuple(px_a[s] - px_b[s] for s in seeds))
