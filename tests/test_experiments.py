@@ -318,3 +318,29 @@ def test_complete_results_picks_the_first_folder_that_covers_an_experiment(tmp_p
     folder, results = report.complete_results(g.experiments["smoothing"], folders)
     assert folder == str(tmp_path / "old") and results
     assert report.complete_results(g.experiments["crowded"], folders) == (None, {})
+
+
+def test_a_throwaway_experiment_is_one_declaration_and_its_rule(tmp_path):
+    """docs/architecture.md's worked example: a new experiment is its rows (runs registered on the grid) plus a
+    rule; the runner trains its runs and the report judges it, with no other file touched."""
+    from simcc_lab.reproduce import verdicts as V
+    from simcc_lab.reproduce.grid import Experiment, Row
+
+    g = build_grid("tiny")
+    wide = g.add_run("simcc-k2-gauss-sigma4-64x64", codec="simcc", k=2.0, smoothing="gaussian", sigma=4.0,
+                     input_size=(64, 64))
+    base = next(r.run for r in g.experiments["k"].rows if r.id == "k=2")
+
+    def rule(j):
+        return [j.compare("sigma 4 beats sigma 3", [j.row("wide", "64x64")], [j.row("base", "64x64")],
+                          "sigma 4", "sigma 3")]
+
+    g.experiments["sigma"] = Experiment("sigma", "Label width", "Does a wider label train better?", "(none)",
+                                        (Row("sigma 4", "64x64", wide, id="wide"), Row("sigma 3", "64x64", base, id="base")),
+                                        rule)
+    results = runner.run_grid(g, tmp_path, trainer=fake_trainer([], people=20), only=("sigma",), progress=lambda s: None)
+    assert set(results) == {"simcc-k2-gauss-sigma4-64x64-s0", f"{base}-s0"}
+    text = report.write_report(g, results, tmp_path, "test", 1.0, only=("sigma",)).read_text()
+    # one seed (tiny mode): the rule family answers inconclusive, and says why
+    assert "| Label width | sigma 4 beats sigma 3 | **inconclusive** |" in text and "a comparison needs 3" in text
+    assert (tmp_path / "sigma.png").is_file() and V.MIN_SEEDS == 3
