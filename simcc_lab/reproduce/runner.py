@@ -67,34 +67,7 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
     out_dir = Path(out_dir)
     work_dir = Path(work_dir) if work_dir is not None else out_dir / "runs"
     runs = grid.runs_for(names) if not rerun else _selected_runs(grid, rerun)
-    results, todo = {}, []
-    for i, run in enumerate(runs, 1):
-        path = result_path(out_dir, run)
-        overrides = dict(grid.base, **run.config_overrides())
-        if rerun:
-            for old in (path, work_dir / run.key):
-                if old.exists():
-                    progress(f"[{i}/{len(runs)}] {run.key}: trained again; earlier {old.name} kept as "
-                             f"{_set_aside(old).name}")
-        if path.exists():
-            with path.open() as f:
-                earlier = json.load(f)
-            changed = _changed_fields(earlier.get("overrides"), overrides)
-            if not changed:
-                results[run.key] = earlier
-                progress(f"[{i}/{len(runs)}] {run.key}: done earlier, skipped")
-                continue
-            # A result of another recipe is not this run's result: train again, keep the old file beside it.
-            _set_aside(path)
-            progress(f"[{i}/{len(runs)}] {run.key}: recipe changed ({', '.join(changed)}); earlier result kept "
-                     f"as {path.name}.stale")
-        run_dir = work_dir / run.key
-        changed = _changed_fields(_checkpoint_config(run_dir), _full_config(overrides))
-        if changed:  # resuming would continue a different recipe: start afresh, keep the old run
-            moved = _set_aside(run_dir)
-            progress(f"[{i}/{len(runs)}] {run.key}: checkpoint from another recipe ({', '.join(changed)}) "
-                     f"moved to {moved}")
-        todo.append((i, run, overrides, run_dir))
+    results, todo = _plan(grid, runs, out_dir, work_dir, bool(rerun), progress)
 
     def finish(i, run, overrides, result, wall):
         environment = result.get("environment")
@@ -112,10 +85,48 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
             progress(f"[{i}/{len(runs)}] {run.key}: training")
             t0 = time.perf_counter()
             finish(i, run, overrides, trainer(run, overrides, run_dir), time.perf_counter() - t0)
-        return results
+    else:
+        _train_in_parallel(todo, trainer, jobs, finish, lambda i, key: progress(f"[{i}/{len(runs)}] {key}: queued"))
+    return results
+
+
+def _plan(grid: Grid, runs: list[Run], out_dir: Path, work_dir: Path, rerun: bool, progress) -> tuple[dict, list]:
+    """``(results found on disk, todo)``: finished runs of this recipe are kept; results and checkpoints of
+    another recipe (or all of them with ``rerun``) are set aside as ``.stale``; todo items are
+    ``(index, run, overrides, run_dir)``."""
+    results, todo = {}, []
+    for i, run in enumerate(runs, 1):
+        path, run_dir = result_path(out_dir, run), work_dir / run.key
+        overrides = dict(grid.base, **run.config_overrides())
+        tag = f"[{i}/{len(runs)}] {run.key}"
+        if rerun:
+            for old in (path, run_dir):
+                if old.exists():
+                    progress(f"{tag}: trained again; earlier {old.name} kept as {_set_aside(old).name}")
+        if path.exists():
+            with path.open() as f:
+                earlier = json.load(f)
+            changed = _changed_fields(earlier.get("overrides"), overrides)
+            if not changed:
+                results[run.key] = earlier
+                progress(f"{tag}: done earlier, skipped")
+                continue
+            # A result of another recipe is not this run's result: train again, keep the old file beside it.
+            _set_aside(path)
+            progress(f"{tag}: recipe changed ({', '.join(changed)}); earlier result kept as {path.name}.stale")
+        changed = _changed_fields(_checkpoint_config(run_dir), _full_config(overrides))
+        if changed:  # resuming would continue a different recipe: start afresh, keep the old run
+            progress(f"{tag}: checkpoint from another recipe ({', '.join(changed)}) moved to {_set_aside(run_dir)}")
+        todo.append((i, run, overrides, run_dir))
+    return results, todo
+
+
+def _train_in_parallel(todo: list, trainer: Trainer, jobs: int, finish, queued) -> None:
+    """Train ``todo`` in ``jobs`` worker processes, calling ``finish(i, run, overrides, result, wall)`` as each
+    run ends; on any failure the pending runs are cancelled (finished ones are saved; the rest resume later)."""
     _prepare_data({json.dumps(_data_fields(o), sort_keys=True): o for _, _, o, _ in todo}.values())
     # Longest runs first (more pixels, more epochs), so that the last ones to start are short.
-    todo.sort(key=lambda t: -_cost(t[2]))
+    todo = sorted(todo, key=lambda t: -_cost(t[2]))
     # On CPU, no loader process: with one run per core a loader would share the cores with the trainers
     # (2 epochs of two runs side by side: 36 s with workers=0 vs 39 s with workers=1).
     per_run = {} if torch.cuda.is_available() else {"workers": 0}
@@ -124,7 +135,7 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         started = {}
         for i, run, overrides, run_dir in todo:
-            progress(f"[{i}/{len(runs)}] {run.key}: queued")
+            queued(i, run.key)
             started[pool.submit(_timed, trainer, run, dict(overrides, **per_run), run_dir)] = (i, run, overrides)
         try:
             for fut in cf.as_completed(started):
@@ -132,9 +143,8 @@ def run_grid(grid: Grid, out_dir: str | Path, trainer: Trainer | None = None, on
                 result, wall = fut.result()
                 finish(i, run, overrides, result, wall)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)  # finished runs are saved; the rest resume later
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return results
 
 
 def _selected_runs(grid: Grid, keys: tuple[str, ...]) -> list[Run]:
