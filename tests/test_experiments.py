@@ -344,3 +344,13 @@ def test_a_throwaway_experiment_is_one_declaration_and_its_rule(tmp_path):
     # one seed (tiny mode): the rule family answers inconclusive, and says why
     assert "| Label width | sigma 4 beats sigma 3 | **inconclusive** |" in text and "a comparison needs 3" in text
     assert (tmp_path / "sigma.png").is_file() and V.MIN_SEEDS == 3
+
+
+def test_every_row_names_a_decoding_its_run_offers():
+    """A row's variant must be one of its run's decodings (a number passed there by position is caught)."""
+    for mode in ("tiny", "quick", "standard", "full"):
+        g = build_grid(mode)
+        variants = {r.name: r.variants for r in g.runs.values()}
+        for exp in g.experiments.values():
+            for row in exp.rows:
+                assert row.variant in variants[row.run], (mode, exp.name, row.label, row.variant)

@@ -318,10 +318,11 @@ class _Builder:
                 Row("Transformer, heatmap, no post-processing", "64x64", tf_hm, "none", none, id="heatmap-none"),
                 Row("Transformer, heatmap + DARK", "64x64", tf_hm, "dark", id="heatmap-dark"),
                 Row("Transformer, SimCC (keypoint tokens)", "64x64",
-                    self.simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"), simcc_ap, id="simcc-tokens"),
+                    self.simcc("tf-simcc-k2-gauss-64x64", backbone="transformer"), "default", simcc_ap,
+                    id="simcc-tokens"),
                 Row(f"Transformer, SimCC (visual tokens, {UP})", "64x64",
-                    self.simcc(f"tf-simcc-k2-gauss-deconv{n}-64x64", backbone="transformer", deconvs=n), simcc_ap,
-                    id="simcc-map")]
+                    self.simcc(f"tf-simcc-k2-gauss-deconv{n}-64x64", backbone="transformer", deconvs=n), "default",
+                    simcc_ap, id="simcc-map")]
         self.add(Experiment(
             "transformer", "SimCC on a Transformer",
             "Does SimCC learn on a Transformer backbone, and from which tokens?",
