@@ -58,5 +58,5 @@ def test_one_folder_per_stage_of_the_flow():
     stages = {"codecs", "data", "models", "training", "evaluation", "reproduce", "lessons"}
     assert stages <= {p.name for p in pkg.iterdir() if (p / "__init__.py").is_file()}
     top = sorted(p.stem for p in pkg.glob("*.py"))
-    assert top == ["__init__", "arguments", "cli", "files", "keypoints"], top
+    assert top == ["__init__", "arguments", "cli", "files", "keypoints", "paper"], top
     assert not (pkg / "io.py").exists()  # it shadowed the standard library's name

@@ -247,8 +247,3 @@ def test_cli_synth_both_splits(tmp_path, capsys):
     val = json.loads((tmp_path / "val.json").read_text())
     assert len(train["images"]) == 3 and len(val["images"]) == 1  # val defaults to N // 10, at least 1
     assert train["images"][0]["width"] == 96 and train["info"]["crowded"] is True
-
-
-def test_save_preview_writes_a_png(tmp_path):
-    out = synthetic.save_preview(tmp_path / "p.png", rows=1, cols=2, size=SIZE)
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

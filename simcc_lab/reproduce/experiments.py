@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codecs import REFINEMENTS
-from ..lessons import paper
+from .. import paper
 from ..models import build_model
 from ..training.config import QUICK_RECIPE, codec_for, config_from_preset
 
