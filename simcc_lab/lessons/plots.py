@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..codecs import REFINEMENTS, HeatmapCodec, SimCCCodec
+from ..evaluation.oks import OKS_THRESHOLDS, keypoint_oks
 from ..keypoints import COCO17, SkeletonSpec
 from ..training.losses import SimCCKLLoss
 
@@ -604,17 +605,6 @@ def architecture_figure(input_size=(192, 256), k: float = 2.0, num_keypoints: in
 # --------------------------------------------------------------------------------------------------
 # lesson 02: OKS and AP
 # --------------------------------------------------------------------------------------------------
-OKS_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)  # COCO's ten AP thresholds
-
-
-def keypoint_oks(error, sigma, area):
-    """COCO's similarity of one keypoint: exp(-d^2 / (2 s^2 kappa^2)) with kappa = 2 sigma and s^2 = the
-    person's area. ``error`` (d) and ``area`` must be in the same pixels (d in px, area in px^2);
-    arrays broadcast."""
-    error, sigma, area = (np.asarray(v, dtype=np.float64) for v in (error, sigma, area))
-    return np.exp(-(error**2) / (2 * area * (2 * sigma) ** 2))
-
-
 def quantisation_ap(step: float, area: float, sigmas=COCO17.sigmas, n: int = 4000, seed: int = 0) -> dict:
     """AP lost to a grid alone: every keypoint of ``n`` people is off by a uniform offset in a square cell
     of side ``step`` px (argmax decoding on a grid of that pitch: ``1/k`` for SimCC, the stride for a
