@@ -252,3 +252,16 @@ def test_person_oks_averages_labelled_keypoints_with_the_one_formula():
     assert keypoint_similarity(0.0, 0.05, 100.0) == 1.0
     every = oks_matrix(pred[:2], areas[:2], COCO17.sigmas, true[:2, :, :2], areas[:2])
     assert np.diag(every) == pytest.approx(keypoint_oks(d[:2], np.array(COCO17.sigmas), areas[:2, None]).mean(-1))
+
+
+def test_keypoint_oks_matches_evaluation_oks_matrix():
+    from simcc_lab.evaluation.oks import keypoint_oks, oks_matrix
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 60, (1, 17, 2))
+    b = a + rng.normal(0, 2, a.shape)
+    area = 900.0
+    ours = keypoint_oks(np.linalg.norm(a - b, axis=-1)[0], np.array(COCO17.sigmas), area).mean()
+    ref = oks_matrix(a, np.array([area]), COCO17.sigmas, b, np.array([area]))[0, 0]
+    assert ours == pytest.approx(ref, rel=1e-6)
+    assert keypoint_oks(0.0, 0.05, 100.0) == 1.0
