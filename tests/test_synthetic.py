@@ -1,7 +1,6 @@
 """SynthPose: sub-pixel exact rendering, COCO labelling rules, determinism, caching and the CLI."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -238,9 +237,9 @@ def test_other_entry_points_reject_bad_arguments(tmp_path):
 
 
 def test_cli_synth_both_splits(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    synthetic.register_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["synth", "--out", str(tmp_path), "--num-images", "3", "--seed", "4",
+    from simcc_lab.cli import build_parser
+
+    args = build_parser().parse_args(["synth", "--out", str(tmp_path), "--num-images", "3", "--seed", "4",
                               "--split", "both", "--size", "96x64", "--crowded"])
     assert args.func(args) == 0
     train = json.loads((tmp_path / "train.json").read_text())
