@@ -1,4 +1,4 @@
-"""evaluation/coco.py and evaluation/oracle.py: COCOeval numbers on real data, rescoring, OKS-NMS, PCK, the codec oracle."""
+"""evaluation/cocoeval.py and evaluation/oracle.py: COCOeval numbers on real data, rescoring, OKS-NMS, PCK, the codec oracle."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from simcc_lab.evaluation import coco as ev
+from simcc_lab.evaluation import cocoeval as ev
 from simcc_lab.keypoints import COCO17
 from simcc_lab.evaluation.oracle import codec_oracle
 

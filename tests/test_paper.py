@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from simcc_lab import paper
-from simcc_lab.models.compute import count_like_paper
+from simcc_lab.models.counting import count_like_paper
 
 PAPER_MD = Path(__file__).resolve().parents[2] / "shared" / "PAPER.md"
 

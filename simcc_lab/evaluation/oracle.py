@@ -18,7 +18,7 @@ import numpy as np
 
 from ..codecs import build_codec, size_pair
 from ..data.coco import load_annotations
-from .coco import evaluate_coco, pixel_errors, to_coco_results
+from .cocoeval import evaluate_coco, pixel_errors, to_coco_results
 from ..data.transforms import affine_points, box_to_centre_scale, get_affine, inverse_keypoints
 
 __all__ = ["codec_oracle", "standard_grid", "oracle_table", "TABLE_SIZES"]

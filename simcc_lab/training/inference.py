@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..evaluation import coco as E
+from ..evaluation import cocoeval as E
 from ..evaluation.oks import person_oks
 
 __all__ = ["model_outputs", "average_flip", "decode_outputs", "predict_images", "predict", "compute_metrics",

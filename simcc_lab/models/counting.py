@@ -6,7 +6,7 @@ pose papers' tables: a ResNet-50 at 224x224 is "4.1 GFLOPs" there, 8.2 G in Flop
 Only convolutions, matrix products and attention are counted (BatchNorm, activations and softmax are
 left out, as in the papers' counters). ``docs/compute.md`` compares the counts with the paper.
 
-``python -m simcc_lab.models.compute --table`` prints that comparison table (Markdown).
+``python -m simcc_lab.models.counting --table`` prints that comparison table (Markdown).
 """
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def _markdown(rows) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m simcc_lab.models.compute", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m simcc_lab.models.counting", description=__doc__.splitlines()[0])
     p.add_argument("--table", action="store_true", help="print the params/FLOPs table (Markdown)")
     p.add_argument("--backbones", default="resnet50,compact,transformer", help="comma-separated backbone names")
     args = p.parse_args(argv)
