@@ -28,7 +28,7 @@
 # regression, heatmaps and coordinate classification, and the figure of the pipeline. (Section and
 # equation numbers are not quoted in these lessons: the project has not checked them against the paper's
 # text, so each lesson names the part of the paper instead. The numbers the project uses are collected in
-# `simcc_lab/lessons/paper.py`.)
+# `simcc_lab/paper.py`.)
 
 # %%
 # %matplotlib inline

@@ -36,11 +36,11 @@ FAST = widgets.fast_mode()  # the test suite sets SIMCC_LAB_FAST=1: small, quick
 print("fast mode" if FAST else "full mode")
 
 # %% [markdown]
-# The paper's numbers for SimBa-Res50 (`simcc_lab.lessons.paper`; a dash where the table gives none):
+# The paper's numbers for SimBa-Res50 (`simcc_lab.paper`; a dash where the table gives none):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab.lessons import paper
+from simcc_lab import paper
 def cell(v):
     return f"{v:.1f}" if v is not None else "-"
 print("input (H x W)   params heatmap (M)  params SimCC (M)  GFLOPs heatmap  GFLOPs SimCC")
@@ -57,7 +57,7 @@ for name in ("64x64", "128x128", "256x192"):
 # NBVAL_CHECK_OUTPUT
 from simcc_lab.codecs import SimCCCodec, HeatmapCodec
 from simcc_lab.models import build_model, count_params_flops
-from simcc_lab.models.compute import PAPER_K
+from simcc_lab.models.counting import PAPER_K
 SIZES = (((64, 64), "64x64"), ((128, 128), "128x128"), ((192, 256), "256x192"))
 models, counts = {}, {}
 print("ResNet-50           input    params(M)  GMACs  [backbone / upsampling / head]")
@@ -75,7 +75,7 @@ for size, name in SIZES:
 # Parameters agree with the paper (34.0M heatmap; 34.1M and 36.8M for SimCC with deconvs). The compute
 # does not: 5.43 G multiply-adds for the heatmap model at 256x192 where the paper says 8.9. The paper's
 # numbers come from the model summary of the SimpleBaseline / HRNet code it builds on, which counts
-# differently in two ways (`paper.count_like_paper` reimplements it):
+# differently in two ways (`simcc_lab.models.counting.count_like_paper` reimplements it):
 #
 # - a transposed convolution is charged (kernel size x channels in x channels out) for every *output*
 #   pixel. A stride-2 deconvolution touches each output pixel with only a quarter of its kernel, so
@@ -86,7 +86,7 @@ for size, name in SIZES:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab.lessons.paper import count_like_paper
+from simcc_lab.models.counting import count_like_paper
 print("model               input    performed GMACs  paper's count (deconvs, 2^30)  paper   of it: upsampling")
 for size, name in SIZES:
     for label, col in (("heatmap, 3 deconvs", 0), ("SimCC + 3 deconvs", 1)):

@@ -40,7 +40,7 @@ print("fast mode" if FAST else "full mode")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from simcc_lab.lessons import paper
+from simcc_lab import paper
 print("paper, mean over 4 backbones: input  heatmap+post  heatmap  SimCC")
 for s in ("64x64", "128x128", "256x192"):
     rows = [v[s] for v in paper.RESOLUTION_AP.values()]

@@ -1,8 +1,11 @@
 """The ``simcc-lab`` command.
 
-Each subcommand lives beside the code it runs: a module listed in ``COMMAND_MODULES`` defines
-``register_cli(subparsers)``, which adds its subparser and sets ``func`` (``args -> exit code``). This is
-the only argparse root; no library module imports it (shared argument types: :mod:`simcc_lab.arguments`).
+Each subcommand has a light module in :mod:`simcc_lab.commands` (listed in ``COMMAND_MODULES``) that defines
+``register_cli(subparsers)``: it adds its subparser and sets ``func`` (``args -> exit code``), which imports
+the code it runs when it runs. Arguments that need torch-side modules come from an ``arguments=`` function
+given to ``add_parser``, called only when that command is chosen (:class:`Subcommands`), so ``simcc-lab
+--help`` and ``simcc-lab synth --help`` never import torch. This is the only argparse root; no library
+module imports it (shared argument types: :mod:`simcc_lab.arguments`).
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import Callable
 
 from .files import UserError
 
@@ -24,20 +28,52 @@ _OS_HINTS = {PermissionError: "check the file's permissions", IsADirectoryError:
              FileExistsError: "remove it or choose another path"}
 
 COMMAND_MODULES = (
-    "simcc_lab.evaluation.quantization",  # quantization
-    "simcc_lab.data.synthetic",           # synth
-    "simcc_lab.evaluation.oracle",        # oracle
-    "simcc_lab.training.engine",          # train, eval
-    "simcc_lab.reproduce.runner",         # reproduce
+    "simcc_lab.commands.quantization",  # quantization
+    "simcc_lab.commands.synth",         # synth
+    "simcc_lab.commands.oracle",        # oracle
+    "simcc_lab.commands.train",         # train, eval
+    "simcc_lab.commands.reproduce",     # reproduce
 )
 
 
+class Subcommands(argparse._SubParsersAction):
+    """argparse's subcommands, plus ``add_parser(name, arguments=fn, ...)``: ``fn(subparser)`` adds that
+    command's arguments when the command is chosen on the command line (or by :meth:`add_all_arguments`),
+    so that registering it imports nothing heavy."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pending: dict[str, tuple[argparse.ArgumentParser, Callable]] = {}
+
+    def add_parser(self, name, arguments: Callable | None = None, **kwargs):
+        parser = super().add_parser(name, **kwargs)
+        if arguments is not None:
+            self._pending[name] = (parser, arguments)
+        return parser
+
+    def add_arguments(self, name: str) -> None:
+        """Add the deferred arguments of command ``name`` (once; nothing for a command without them)."""
+        if name in self._pending:
+            parser, arguments = self._pending.pop(name)
+            arguments(parser)
+
+    def add_all_arguments(self) -> None:
+        for name in list(self._pending):
+            self.add_arguments(name)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        self.add_arguments(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every subcommand registered."""
+    """The argument parser, with every subcommand registered (a command's deferred arguments are added when
+    it is parsed; ``parser.subcommands.add_all_arguments()`` adds them all)."""
     parser = argparse.ArgumentParser(prog="simcc-lab", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=Subcommands)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register_cli(sub)
+    parser.subcommands = sub
     return parser
 
 

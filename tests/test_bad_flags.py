@@ -71,3 +71,22 @@ def test_internal_errors_keep_their_traceback_and_user_errors_can_show_theirs(mo
         main([])
     monkeypatch.delenv(cli.TRACEBACK_ENV)
     assert main([]) == 2 and "a user's mistake" in _one_line(capsys, "synth")
+
+
+def test_help_imports_no_torch_and_every_command_registers_its_arguments():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom simcc_lab import cli\nfor argv in (['--help'], ['synth', '--help'], ['quantization', '--help']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+            "print('torch' in sys.modules)")
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip().splitlines()[-1] == "False"
+    parser = cli.build_parser()
+    parser.subcommands.add_all_arguments()  # the deferred ones too (oracle, train, eval, reproduce)
+    for name, sub in parser.subcommands.choices.items():
+        assert any(a.option_strings and a.dest != "help" for a in sub._actions), name

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pytest
 
-from simcc_lab.evaluation import coco as ev
+from simcc_lab.evaluation import cocoeval as ev
 from simcc_lab.cli import main
 from simcc_lab.codecs import SimCCCodec
 from simcc_lab.data.coco import AREA_FROM_BOX, load_annotations, load_detections

@@ -17,7 +17,7 @@ from simcc_lab.data.coco import load_annotations, load_detections
 from simcc_lab.data.images import read_rgb
 from simcc_lab.data.topdown import TopDownDataset
 from simcc_lab.files import ImageError, UserError
-from simcc_lab.evaluation import coco as ev
+from simcc_lab.evaluation import cocoeval as ev
 from simcc_lab.keypoints import COCO17
 
 

@@ -326,9 +326,11 @@ def test_cli_has_train_and_eval():
 
     parser = build_parser()
     args = parser.parse_args(["train", "--preset", "synth-simcc-64", "--epochs", "3", "--resume"])
-    assert args.func is engine._cli_train and args.epochs == 3 and args.resume is True
+    from simcc_lab.commands import train as T
+
+    assert args.func is T.run_train and args.epochs == 3 and args.resume is True
     args = parser.parse_args(["eval", "--checkpoint", "x.pt", "--flip-test", "--refinement", "dark"])
-    assert args.func is engine._cli_eval and args.flip_test is True and args.refinement == "dark"
+    assert args.func is T.run_eval and args.flip_test is True and args.refinement == "dark"
     with pytest.raises(SystemExit):
         parser.parse_args(["eval", "--checkpoint", "x.pt", "--epochs", "3"])  # not an evaluation setting
 

@@ -1,4 +1,4 @@
-"""evaluation/coco.py and evaluation/oracle.py: COCOeval numbers on real data, rescoring, OKS-NMS, PCK, the codec oracle."""
+"""evaluation/cocoeval.py and evaluation/oracle.py: COCOeval numbers on real data, rescoring, OKS-NMS, PCK, the codec oracle."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from simcc_lab.evaluation import coco as ev
+from simcc_lab.evaluation import cocoeval as ev
 from simcc_lab.keypoints import COCO17
 from simcc_lab.evaluation.oracle import codec_oracle
 
@@ -233,3 +233,35 @@ def test_oracle_with_real_codecs_and_cli(capsys, tmp_path):
     assert main(["oracle", "--data", str(GT), "--input-size", "64x64", "--table", "--out", str(out)]) == 0
     text = out.read_text()
     assert "| 64x64 |" in text and "heatmap DARK" in text and text.count("\n| 64x64 |") == 2
+
+
+def test_person_oks_averages_labelled_keypoints_with_the_one_formula():
+    from simcc_lab.evaluation.oks import keypoint_oks, keypoint_similarity, oks_matrix, person_oks
+
+    rng = np.random.default_rng(1)
+    pred = rng.uniform(0, 100, (3, 17, 2))
+    true = np.concatenate([pred + rng.normal(0, 2, pred.shape), rng.integers(0, 3, (3, 17, 1))], -1)
+    true[2, :, 2] = 0  # nobody labelled: nan
+    areas = np.array([900.0, 2500.0, 400.0])
+    got = person_oks(pred, true, areas, COCO17.sigmas)
+    d = np.linalg.norm(pred - true[..., :2], axis=-1)
+    for i in (0, 1):
+        lab = true[i, :, 2] > 0
+        assert got[i] == pytest.approx(keypoint_oks(d[i], np.array(COCO17.sigmas), areas[i])[lab].mean(), rel=1e-12)
+    assert np.isnan(got[2])
+    assert keypoint_similarity(0.0, 0.05, 100.0) == 1.0
+    every = oks_matrix(pred[:2], areas[:2], COCO17.sigmas, true[:2, :, :2], areas[:2])
+    assert np.diag(every) == pytest.approx(keypoint_oks(d[:2], np.array(COCO17.sigmas), areas[:2, None]).mean(-1))
+
+
+def test_keypoint_oks_matches_evaluation_oks_matrix():
+    from simcc_lab.evaluation.oks import keypoint_oks, oks_matrix
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 60, (1, 17, 2))
+    b = a + rng.normal(0, 2, a.shape)
+    area = 900.0
+    ours = keypoint_oks(np.linalg.norm(a - b, axis=-1)[0], np.array(COCO17.sigmas), area).mean()
+    ref = oks_matrix(a, np.array([area]), COCO17.sigmas, b, np.array([area]))[0, 0]
+    assert ours == pytest.approx(ref, rel=1e-6)
+    assert keypoint_oks(0.0, 0.05, 100.0) == 1.0

@@ -25,6 +25,16 @@ def test_no_import_cycles():
     assert _tool().cycles(graph) == []
 
 
+def test_no_upward_arrows():
+    # e.g. data/ importing lessons/, or reproduce/ reading the paper's numbers from lessons/
+    tool = _tool()
+    assert tool.upward_arrows(tool.import_graph(ROOT)) == []
+    assert {p.name for p in (ROOT / "simcc_lab").iterdir() if (p / "__init__.py").is_file()} | {
+        p.stem for p in (ROOT / "simcc_lab").glob("*.py") if p.stem != "__init__"} == set(tool.FLOORS)
+    assert tool.upward_arrows({"simcc_lab.data.x": {"simcc_lab.lessons.y": False}}) == [
+        ("simcc_lab.data.x", "simcc_lab.lessons.y")]
+
+
 def test_the_cycle_finder_finds_a_cycle():
     tool = _tool()
     assert tool.cycles({"a": {"b": True}, "b": {"c": False}, "c": {"a": True}, "d": {}}) == [["a", "b", "c"]]
@@ -58,5 +68,5 @@ def test_one_folder_per_stage_of_the_flow():
     stages = {"codecs", "data", "models", "training", "evaluation", "reproduce", "lessons"}
     assert stages <= {p.name for p in pkg.iterdir() if (p / "__init__.py").is_file()}
     top = sorted(p.stem for p in pkg.glob("*.py"))
-    assert top == ["__init__", "arguments", "cli", "files", "keypoints"], top
+    assert top == ["__init__", "arguments", "cli", "files", "keypoints", "paper"], top
     assert not (pkg / "io.py").exists()  # it shadowed the standard library's name

@@ -1,4 +1,4 @@
-"""lessons/plots.py: every function returns a Figure (no pyplot), and the numbers it attaches are the right ones."""
+"""lessons/plots/: every function returns a Figure (no pyplot), and the numbers it attaches are the right ones."""
 from __future__ import annotations
 
 import matplotlib
@@ -22,26 +22,6 @@ def test_no_pyplot_figures_are_created():
     fig = plots.bin_grid_figure(3.3, 1.2)
     plots.label_shapes_figure()
     assert isinstance(fig, Figure) and plt.get_fignums() == before
-
-
-@pytest.mark.parametrize("x, k, index, decoded", [
-    (3.3, 1, 3, 3.0),        # pixel 3 covers [2.5, 3.5)
-    (3.3, 2, 7, 3.25),       # bin 7 covers [3.0, 3.5), centre 3.25
-    (3.3, 3, 11, 10 / 3),    # bin 11 covers [3.1667, 3.5)
-    (-0.5, 2, 0, -0.25),     # the input's left edge is in bin 0
-    (7.49, 2, 15, 7.25),     # the last bin of an 8 px input
-])
-def test_simcc_classes_table(x, k, index, decoded):
-    info = plots.simcc_classes(x, 1.2, k, (8, 3))
-    assert info["index"][0] == index
-    assert info["decoded"][0] == pytest.approx(decoded, abs=1e-6)
-    assert info["error"][0] == pytest.approx(decoded - x, abs=1e-6)
-    assert info["simcc_size"] == (8 * k, 3 * k)
-
-
-def test_simcc_classes_rejects_outside_keypoint():
-    with pytest.raises(ValueError, match="outside"):
-        plots.simcc_classes(7.6, 1.0, 2, (8, 3))
 
 
 def test_bin_grid_figure_draws_one_dashed_line_per_bin_edge():
@@ -221,29 +201,6 @@ def test_architecture_figure_shapes_match_a_built_model():
 
 
 # lesson 02: OKS ----------------------------------------------------------------------------------
-def test_keypoint_oks_matches_evaluation_oks_matrix():
-    from simcc_lab.evaluation.coco import oks_matrix
-
-    rng = np.random.default_rng(0)
-    a = rng.uniform(0, 60, (1, 17, 2))
-    b = a + rng.normal(0, 2, a.shape)
-    area = 900.0
-    ours = plots.keypoint_oks(np.linalg.norm(a - b, axis=-1)[0], np.array(COCO17.sigmas), area).mean()
-    ref = oks_matrix(a, np.array([area]), COCO17.sigmas, b, np.array([area]))[0, 0]
-    assert ours == pytest.approx(ref, rel=1e-6)
-    assert plots.keypoint_oks(0.0, 0.05, 100.0) == 1.0
-
-
-def test_quantisation_ap_limits_and_trend():
-    fine = plots.quantisation_ap(0.01, 500.0)
-    assert fine["AP"] == 1.0 and fine["mean_error"] < 0.01
-    aps = [plots.quantisation_ap(s, 500.0)["AP"] for s in (1, 2, 4, 8)]
-    assert aps == sorted(aps, reverse=True) and aps[-1] < 0.2
-    r = plots.quantisation_ap(4.0, 500.0, n=20000)
-    assert r["mean_error"] == pytest.approx(0.3826 * 4, rel=0.02)  # mean distance in a square cell
-    assert plots.quantisation_ap(4.0, 2000.0)["AP"] > r["AP"]       # bigger people forgive more
-
-
 def test_oks_figure_marks_grids_and_keeps_legends_off_the_data():
     fig = plots.oks_figure({"area 500": 500.0, "area 300": 300.0}, grids={"SimCC k=2": 0.5, "heatmap s=4": 4.0})
     assert set(fig.ap) == {"SimCC k=2", "heatmap s=4"} and fig.ap["SimCC k=2"]["AP"] > fig.ap["heatmap s=4"]["AP"]

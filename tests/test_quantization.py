@@ -75,3 +75,34 @@ def test_quantization_command(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["quantization.csv", "quantization.md",
                                                                  "quantization.png"]
     assert cli.main(["quantization", "--out", str(tmp_path / "r"), "--samples", "0"]) == 2
+
+
+# what SimCC makes of one keypoint, and the AP a grid alone costs (the lessons' calculations) ----------
+@pytest.mark.parametrize("x, k, index, decoded", [
+    (3.3, 1, 3, 3.0),        # pixel 3 covers [2.5, 3.5)
+    (3.3, 2, 7, 3.25),       # bin 7 covers [3.0, 3.5), centre 3.25
+    (3.3, 3, 11, 10 / 3),    # bin 11 covers [3.1667, 3.5)
+    (-0.5, 2, 0, -0.25),     # the input's left edge is in bin 0
+    (7.49, 2, 15, 7.25),     # the last bin of an 8 px input
+])
+def test_simcc_classes_table(x, k, index, decoded):
+    info = Q.simcc_classes(x, 1.2, k, (8, 3))
+    assert info["index"][0] == index
+    assert info["decoded"][0] == pytest.approx(decoded, abs=1e-6)
+    assert info["error"][0] == pytest.approx(decoded - x, abs=1e-6)
+    assert info["simcc_size"] == (8 * k, 3 * k)
+
+
+def test_simcc_classes_rejects_outside_keypoint():
+    with pytest.raises(ValueError, match="outside"):
+        Q.simcc_classes(7.6, 1.0, 2, (8, 3))
+
+
+def test_quantisation_ap_limits_and_trend():
+    fine = Q.quantisation_ap(0.01, 500.0)
+    assert fine["AP"] == 1.0 and fine["mean_error"] < 0.01
+    aps = [Q.quantisation_ap(s, 500.0)["AP"] for s in (1, 2, 4, 8)]
+    assert aps == sorted(aps, reverse=True) and aps[-1] < 0.2
+    r = Q.quantisation_ap(4.0, 500.0, n=20000)
+    assert r["mean_error"] == pytest.approx(0.3826 * 4, rel=0.02)  # mean distance in a square cell
+    assert Q.quantisation_ap(4.0, 2000.0)["AP"] > r["AP"]       # bigger people forgive more

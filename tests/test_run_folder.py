@@ -111,7 +111,7 @@ class Killed(Exception):
 
 def test_a_kill_between_best_and_last_leaves_a_best_pt_after_resume(tmp_path, monkeypatch):
     aps = iter([0.2, 0.5, 0.5, 0.4])  # epoch 2 is the best (0.5); the resumed epoch 2 gives it again
-    monkeypatch.setattr(engine, "_validate", lambda *a, **k: dict(AP=next(aps)))
+    monkeypatch.setattr(engine, "validate", lambda *a, **k: {"default": dict(AP=next(aps))})
     real_copy = engine.copy_file
 
     def kill_at_epoch_2(src, dst):  # the second write of the best epoch: between best.pt and last.pt

@@ -1,7 +1,6 @@
 """SynthPose: sub-pixel exact rendering, COCO labelling rules, determinism, caching and the CLI."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -238,17 +237,12 @@ def test_other_entry_points_reject_bad_arguments(tmp_path):
 
 
 def test_cli_synth_both_splits(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    synthetic.register_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["synth", "--out", str(tmp_path), "--num-images", "3", "--seed", "4",
+    from simcc_lab.cli import build_parser
+
+    args = build_parser().parse_args(["synth", "--out", str(tmp_path), "--num-images", "3", "--seed", "4",
                               "--split", "both", "--size", "96x64", "--crowded"])
     assert args.func(args) == 0
     train = json.loads((tmp_path / "train.json").read_text())
     val = json.loads((tmp_path / "val.json").read_text())
     assert len(train["images"]) == 3 and len(val["images"]) == 1  # val defaults to N // 10, at least 1
     assert train["images"][0]["width"] == 96 and train["info"]["crowded"] is True
-
-
-def test_save_preview_writes_a_png(tmp_path):
-    out = synthetic.save_preview(tmp_path / "p.png", rows=1, cols=2, size=SIZE)
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -291,14 +291,14 @@ def _(tmp):
 # result files (evaluate_coco: the clean results score AP 1)
 # ---------------------------------------------------------------------------------------------------
 def evaluate(tmp, res, gt=None):
-    from simcc_lab.evaluation.coco import evaluate_coco
+    from simcc_lab.evaluation.cocoeval import evaluate_coco
 
     gt_path = write(tmp / "gt.json", gt or ground_truth())
     return call(lambda: evaluate_coco(gt_path, write(tmp / "res.json", res)))
 
 
 def same_as_plain(tmp, by=2.0):
-    from simcc_lab.evaluation.coco import evaluate_coco
+    from simcc_lab.evaluation.cocoeval import evaluate_coco
 
     plain = evaluate_coco(write(tmp / "plain_gt.json", ground_truth()), results(ground_truth(), by))
     return lambda m: m == plain
@@ -329,7 +329,7 @@ for _name, _mutate, _names in RESULT_ERRORS:
 
 @case("results file", "truncated results file", names=("res.json",))
 def _(tmp):
-    from simcc_lab.evaluation.coco import evaluate_coco
+    from simcc_lab.evaluation.cocoeval import evaluate_coco
 
     gt_path = write(tmp / "gt.json", ground_truth())
     (tmp / "res.json").write_text(json.dumps(results(ground_truth()))[:100])

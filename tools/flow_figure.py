@@ -26,7 +26,7 @@ STEPS = {
     "decode": ((10.2, 1.6), "(flip test) codec.decode\nkeypoints input px + scores", "training/inference.py, codecs/",
                "#dbe9f6"),
     "coco": ((13.3, 1.6), "inverse affine -> image px\nresults JSON -> COCOeval\nAP / AR, pixel errors",
-             "evaluation/coco.py", "#fff3c4"),
+             "evaluation/cocoeval.py", "#fff3c4"),
 }
 ARROWS = [("file", "crop"), ("crop", "encode"), ("crop", "model"), ("encode", "loss"), ("model", "loss"),
           ("model", "decode"), ("decode", "coco")]

@@ -1,8 +1,9 @@
 """The import graph of the simcc_lab package, from the source alone (AST, standard library only).
 
 ``python tools/import_graph.py`` prints one line per module with the simcc_lab modules it imports (at the
-top, or inside a function: marked ``*``), then the import cycles (there should be none). ``--dot`` prints
-Graphviz instead. :func:`import_graph` is what tests/test_layout.py checks.
+top, or inside a function: marked ``*``), then the import cycles and the upward arrows (there should be
+none of either). ``--dot`` prints Graphviz instead. :func:`import_graph`, :func:`cycles` and
+:func:`upward_arrows` are what tests/test_layout.py checks.
 
 An edge A -> B means module A names module B in an import statement: ``from .b import x`` and
 ``from . import b`` both give A -> b; importing a package's name (``from ..codecs import SimCCCodec``) gives
@@ -17,6 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "simcc_lab"
+# The floors of the package, bottom first (the data flow, then what is built on it): a module may import
+# modules of its own floor and of the floors below it, never above.
+FLOORS = ("keypoints", "files", "arguments", "paper", "codecs", "models", "data", "evaluation", "training",
+          "lessons", "reproduce", "commands", "cli")
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -108,6 +113,17 @@ def cycles(graph: dict[str, dict[str, bool]]) -> list[list[str]]:
     return found
 
 
+def floor(name: str) -> int:
+    """The floor of module ``name`` (an index into :data:`FLOORS`; -1 for the package itself)."""
+    parts = name.split(".")
+    return FLOORS.index(parts[1]) if len(parts) > 1 else -1
+
+
+def upward_arrows(graph: dict[str, dict[str, bool]]) -> list[tuple[str, str]]:
+    """Every edge A -> B where B lives on a higher floor than A (e.g. data importing lessons)."""
+    return sorted((a, b) for a, edges in graph.items() for b in edges if floor(b) > floor(a))
+
+
 def _short(name: str) -> str:
     return name[len(PACKAGE) + 1:] if name.startswith(PACKAGE + ".") else name
 
@@ -134,7 +150,11 @@ def main(argv=None) -> int:
           f"cycles: {len(found)}")
     for c in found:
         print("  cycle:", " <-> ".join(map(_short, c)))
-    return 1 if found else 0
+    up = upward_arrows(graph)
+    print(f"upward arrows (floors {' < '.join(FLOORS)}): {len(up)}")
+    for a, b in up:
+        print(f"  up: {_short(a)} -> {_short(b)}")
+    return 1 if found or up else 0
 
 
 if __name__ == "__main__":

@@ -72,16 +72,6 @@ def _exp_flushed(arg: torch.Tensor) -> torch.Tensor:
     return F.threshold_(arg, ZERO_BELOW, 0.0)  # keeps x where x > ZERO_BELOW, else 0
 
 
-def nearest_index(bins, mu):
-    """Index (..., ) of the bin nearest each centre; a centre exactly between two bins goes to the higher
-    one (round half up, like MSRA's ``int(x + 0.5)``). ``bins`` must ascend along the last axis.
-    Returns int64, numpy or torch like the inputs."""
-    b, m, is_np = _to_torch(bins, mu)
-    mid = 0.5 * (b[..., 1:] + b[..., :-1])  # (..., N-1) boundaries between neighbouring bins
-    idx = (mid <= m[..., None]).sum(-1)  # how many boundaries lie at or below mu
-    return _out(idx, is_np)
-
-
 def _hot(b: torch.Tensor, m: torch.Tensor, hot: float, off: float) -> torch.Tensor:
     """``hot`` at the nearest bin, ``off`` elsewhere; (..., N)."""
     idx = (0.5 * (b[..., 1:] + b[..., :-1]) <= m[..., None]).sum(-1, keepdim=True)

@@ -37,8 +37,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..arguments import parse_size
-from ..files import atomic_write, check_output_dir, save_figure, write_json
+from ..files import atomic_write, write_json
 from ..keypoints import COCO17
 from . import poses, render
 
@@ -322,59 +321,3 @@ def ensure_dataset(cache_dir=None, name: str = "default", num_train: int = 1000,
                     progress=progress, clean=clean)
     write_json(manifest, params)
     return out
-
-
-def _cli(args) -> int:
-    out = check_output_dir(args.out, "--out")
-    if args.split == "both":
-        num_val = args.num_val if args.num_val is not None else max(1, args.num_images // 10)
-        paths = generate_splits(out, args.num_images, num_val, seed=args.seed, crowded=args.crowded,
-                                size=args.size, workers=args.workers)
-    else:
-        paths = {args.split: generate(out, args.num_images, seed=args.seed, crowded=args.crowded,
-                                      split=args.split, size=args.size, workers=args.workers)}
-    for split, path in paths.items():
-        print(f"{split}: {path}")
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``simcc-lab synth``."""
-    p = subparsers.add_parser("synth", help="generate a SynthPose data set (COCO format)",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--num-images", type=int, required=True, help="images per split (train images with --split both)")
-    p.add_argument("--num-val", type=int, default=None, help="val images with --split both (default N // 10, >= 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--crowded", action="store_true", help="CrowdPose-like scenes")
-    p.add_argument("--split", choices=("train", "val", "both"), default="train")
-    p.add_argument("--size", type=parse_size, default=(256, 256), help="image WxH (default 256x256)")
-    p.add_argument("--workers", type=int, default=0, help="worker processes (0: render in this process)")
-    p.set_defaults(func=_cli)
-
-
-def save_preview(out_png, seed: int = 0, crowded: bool = False, rows: int = 3, cols: int = 4,
-                 size=(256, 256), dpi: int = 100) -> Path:
-    """Save a rows x cols grid of scenes with their labelled keypoints and skeletons drawn on top.
-
-    Filled dots are visible keypoints (v=2), hollow ones labelled but hidden (v=1). Scenes come from
-    seed ``seed`` of a split of their own (key 99), so the picture never shows training data.
-    """
-    from matplotlib.figure import Figure
-
-    from ..lessons.plots import draw_skeleton  # here: render workers (spawned) need not import torch
-
-    rows, cols = _check_int("rows", rows, 1), _check_int("cols", cols, 1)
-    fig = Figure(figsize=(2.6 * cols, 2.6 * rows))
-    palette = ("lime", "cyan", "yellow", "magenta", "orange", "white", "red", "deepskyblue")
-    for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).ravel()):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 99, int(crowded), i]))
-        image, people = render_scene(rng, size, crowded)
-        ax.imshow(image, interpolation="nearest")
-        for j, p in enumerate(people):
-            draw_skeleton(ax, p["keypoints"], p["visible"], color=palette[j % len(palette)], size=6, lw=1.0)
-        ax.set_xlim(-0.5, size[0] - 0.5)
-        ax.set_ylim(size[1] - 0.5, -0.5)
-        ax.set_axis_off()
-    fig.subplots_adjust(0.01, 0.01, 0.99, 0.99, 0.03, 0.03)
-    return save_figure(fig, out_png, dpi=dpi)

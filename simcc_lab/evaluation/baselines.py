@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.coco import load_annotations
-from .coco import evaluate_topdown, pixel_errors
+from .cocoeval import evaluate_topdown, pixel_errors
 from ..data.transforms import box_to_centre_scale
 
 __all__ = ["mean_normalised_pose", "mean_pose_baseline"]

@@ -1,4 +1,5 @@
-"""Quantisation error of each decoder: the analytic values and Monte-Carlo round trips.
+"""Quantisation error of each decoder: the analytic values and Monte-Carlo round trips, what SimCC makes of
+one keypoint, and the AP a grid alone costs.
 
 A round trip takes exact sub-pixel coordinates, encodes them with a codec and decodes the labels: what
 is lost is the representation's quantisation alone, with no network. Errors are per axis, in input pixels.
@@ -12,6 +13,8 @@ import numpy as np
 
 from .. import files
 from ..codecs import HeatmapCodec, SimCCCodec
+from ..keypoints import COCO17
+from .oks import OKS_THRESHOLDS, keypoint_oks
 
 STUDY_KS = (1.0, 1.5, 2.0, 3.0, 4.0)
 STUDY_STRIDES = (1, 2, 4, 8)
@@ -35,6 +38,45 @@ def heatmap_theory(stride: int, refinement: str = "none") -> dict[str, float]:
     if refinement == "quarter":
         return {"mean": stride / 8, "rms": stride / math.sqrt(48), "max": stride / 4, "bias": 0.0}
     raise ValueError(f"refinement must be 'none' or 'quarter' (DARK has no closed form), got {refinement!r}")
+
+
+def simcc_classes(x: float, y: float, k: float, input_size) -> dict:
+    """What SimCC makes of one keypoint (x, y) (input px) at splitting factor ``k``: a one-hot encode and
+    an argmax decode with :class:`simcc_lab.codecs.SimCCCodec`.
+
+    Returns dict ``simcc_size`` (Nx, Ny), ``index`` (class x, class y), ``decoded`` (x, y) input px and
+    ``error`` (decoded - true, per axis, input px). Raises ValueError for a keypoint outside the input.
+    """
+    codec = SimCCCodec(tuple(input_size), k=k, smoothing="none")
+    t = codec.encode(np.array([[[x, y]]], np.float64), np.ones((1, 1)))
+    if t.weights[0, 0] == 0:
+        w, h = codec.input_size
+        raise ValueError(f"keypoint ({x}, {y}) lies outside the input [-0.5, {w - 0.5}) x [-0.5, {h - 0.5})")
+    decoded, _ = codec.decode(t.x, t.y, from_logits=False)
+    dx, dy = (float(v) for v in decoded[0, 0])
+    return dict(simcc_size=codec.simcc_size, index=(int(t.x[0, 0].argmax()), int(t.y[0, 0].argmax())),
+                decoded=(dx, dy), error=(dx - x, dy - y))
+
+
+def quantisation_ap(step: float, area: float, sigmas=COCO17.sigmas, n: int = 4000, seed: int = 0) -> dict:
+    """AP lost to a grid alone: every keypoint of ``n`` people is off by a uniform offset in a square cell
+    of side ``step`` px (argmax decoding on a grid of that pitch: ``1/k`` for SimCC, the stride for a
+    heatmap), for people of ``area`` px^2 in the same pixels.
+
+    The person's OKS is the mean of :func:`keypoint_oks` over its keypoints; AP is taken as the share of
+    people with OKS >= t, averaged over COCO's thresholds 0.50:0.05:0.95 (the AP of a detector that finds
+    everyone and ranks them perfectly).
+
+    Returns:
+        dict ``AP``, ``mean_error`` (mean Euclidean error, px), ``mean_oks`` and ``ap_at`` ({t: share}).
+    """
+    rng = np.random.default_rng(seed)
+    sig = np.asarray(sigmas, dtype=np.float64)
+    d = np.hypot(*rng.uniform(-step / 2, step / 2, size=(2, n, len(sig))))
+    oks = keypoint_oks(d, sig, area).mean(-1)
+    ap_at = {float(t): float((oks >= t).mean()) for t in OKS_THRESHOLDS}
+    return {"AP": float(np.mean(list(ap_at.values()))), "mean_error": float(d.mean()), "mean_oks": float(oks.mean()),
+            "ap_at": ap_at}
 
 
 def _stats(e: np.ndarray) -> dict[str, float]:
@@ -175,24 +217,3 @@ def study_figure(rows: list[dict]):
     b.legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def register_cli(sub) -> None:
-    """``simcc-lab quantization --out DIR [--samples N] [--seed S]``."""
-    p = sub.add_parser("quantization", help="theory vs measured quantisation error of each decoder")
-    p.add_argument("--out", default="reports/quantization", help="folder for quantization.md/.csv/.png")
-    p.add_argument("--samples", type=int, default=20_000, help="random keypoints per decoder")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    if args.samples < 1:
-        raise ValueError(f"--samples must be >= 1, got {args.samples}")
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    files.check_output_dir(args.out, "--out")
-    rows, _ = run_study(args.out, n=args.samples, seed=args.seed)
-    print(study_markdown(rows))
-    print(f"wrote {Path(args.out) / 'quantization.md'}, .csv and .png")
-    return 0

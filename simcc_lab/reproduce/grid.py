@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..codecs import REFINEMENTS
-from ..lessons import paper
+from .. import paper
 from ..training.config import QUICK_RECIPE
 from . import verdicts as V
 

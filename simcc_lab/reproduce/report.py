@@ -1,7 +1,7 @@
 """The reproduction report: the paper's numbers, ours and a verdict per experiment, as markdown with figures.
 
 Every number of ours comes from a result file written by :func:`simcc_lab.reproduce.runner.run_grid`; the
-paper's numbers from :mod:`simcc_lab.lessons.paper`. Each experiment's verdicts come from its own rule
+paper's numbers from :mod:`simcc_lab.paper`. Each experiment's verdicts come from its own rule
 (:mod:`.verdicts`, declared beside its rows in :mod:`.grid`), whose family is stated in the report itself
 (:data:`~.verdicts.RULES`); its figure from :mod:`.figures`.
 """

@@ -1,4 +1,4 @@
-"""The runner: trains and evaluates the runs of an experiment grid (:mod:`.experiments`), caches one result
+"""The runner: trains and evaluates the runs of an experiment grid (:mod:`.grid`), caches one result
 file per run, and the ``simcc-lab reproduce`` command that ends with the report (:mod:`.report`).
 
 Runs are executed once and cached as one result file each, written whole: a re-run skips finished runs and
@@ -25,7 +25,7 @@ from ..training.checkpoint import export_model, load_checkpoint
 from ..training.config import RUN_FIELDS, config_from_preset, config_to_dict
 from . import report
 from .provenance import provenance
-from .grid import MODES, Grid, Run, build_grid
+from .grid import Grid, Run, build_grid
 from .results import load_results, model_path, result_path
 
 Trainer = Callable[[Run, dict, Path], dict]
@@ -255,30 +255,6 @@ def train_and_evaluate(run: Run, overrides: dict, run_dir: Path) -> dict:
 # ---------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------
-def register_cli(sub) -> None:
-    """``simcc-lab reproduce --mode quick|full [--only NAME] [--seeds 0,1] [--out reports]``."""
-    p = sub.add_parser("reproduce", help="run the paper's experiments on SynthPose and write the report")
-    p.add_argument("--mode", choices=MODES, default="quick",
-                   help="quick: SimCC vs heatmap at 64x64 (3 seeds) and 128x128, learning curves; 2 CPU cores, "
-                        "<= 30 min (measured time in reports/RUN.json). standard: quick plus the ablations (k, "
-                        "smoothing, upsampling, crowded, backbone; 3 seeds), hours on 2 cores. full: everything "
-                        "on a GPU with more data and 256x192. tiny: seconds (tests)")
-    p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="run one experiment (repeatable): resolution, curves, k, smoothing, upsampling, crowded, "
-                        "backbone")
-    p.add_argument("--run", action="append", default=[], metavar="KEY", dest="rerun",
-                   help="(re)train exactly this run (repeatable), e.g. heatmap-64x64-s1; its earlier result and "
-                        "checkpoint are kept as .stale. The report is rewritten from every result in --out")
-    p.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2; 0 in tiny mode)")
-    p.add_argument("--out", default=None,
-                   help="report, figures, results/*.json and models/ go here (default reports/ in quick mode, "
-                        "reports/MODE/ otherwise)")
-    p.add_argument("--work-dir", default=None, help="checkpoints (default runs/reproduce-MODE, git-ignored)")
-    p.add_argument("--jobs", type=int, default=0,
-                   help="runs trained at once, one process each (default: 1 with a GPU, else the CPU count, <= 4)")
-    p.add_argument("--report-only", action="store_true",
-                   help="train nothing: write the report from the result files already in --out")
-    p.set_defaults(func=_cli_reproduce)
 
 
 def default_jobs() -> int:

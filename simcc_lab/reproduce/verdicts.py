@@ -82,7 +82,7 @@ def last_doubling_gain(histories: list[list[dict]], decoding: str) -> float | No
 def paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
     """Per input size, the paper's AP averaged over its four backbones, unrounded: (heatmap + post, heatmap
     without post-processing, SimCC)."""
-    from ..lessons import paper
+    from .. import paper
 
     sizes = ("64x64", "128x128", "256x192")
     rows = {s: [v[s] for v in paper.RESOLUTION_AP.values()] for s in sizes}

@@ -38,8 +38,8 @@ from ..models import count_params_flops
 from . import distributed as D
 from . import run_folder
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (EVAL_FIELDS, PRESETS, RESUME_FIELDS, TrainConfig, add_config_arguments, config_from_dict,
-                     config_from_preset, config_to_dict, overrides_from_args)
+from .config import (EVAL_FIELDS, RESUME_FIELDS, TrainConfig, config_from_dict, config_from_preset, config_to_dict,
+                     overrides_from_args)
 from .distributed import resolve_amp, select_device
 from .inference import batch_to_device
 from .parts import Parts, build_datasets, build_model_for, build_parts, data_paths, make_loader
@@ -47,7 +47,7 @@ from .run_result import RunResult
 from .validation import epoch_record, evaluate, load_model, validate
 
 __all__ = ["fit", "train", "evaluate", "load_model", "select_device", "resolve_amp", "lr_factor",
-           "data_paths", "build_datasets", "build_model_for", "register_cli", "EVAL_FIELDS", "TrainState"]
+           "data_paths", "build_datasets", "build_model_for", "EVAL_FIELDS", "TrainState"]
 
 WARMUP_START = 1e-3  # warm-up starts at lr * 1e-3 (MMPose's LinearLR start_factor)
 LOG_EVERY = 10       # optimiser steps between progress updates (each one syncs the GPU)
@@ -411,21 +411,6 @@ def _train_steps(state: TrainState, loader, steps: int, bar) -> tuple[float, int
 # ---------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------
-def register_cli(subparsers) -> None:
-    """``simcc-lab train --preset NAME [--field value ...] [--resume [PATH]]`` and
-    ``simcc-lab eval --checkpoint PATH [--flip-test] [--refinement dark] ...``."""
-    p = subparsers.add_parser("train", help="train a pose model (torchrun for several GPUs)",
-                              description="Train a model. Every TrainConfig field is a flag; see docs/training.md.")
-    p.add_argument("--preset", default=None, help=f"named config: {', '.join(sorted(PRESETS))}")
-    add_config_arguments(p)
-    p.set_defaults(func=_cli_train)
-
-    e = subparsers.add_parser("eval", help="evaluate a checkpoint (COCO AP, pixel errors)")
-    e.add_argument("--checkpoint", required=True, help="a last.pt or best.pt written by `simcc-lab train`")
-    e.add_argument("--out-json", default=None, help="write the metrics here as JSON")
-    e.add_argument("--results-json", default=None, help="write the COCO keypoint results here")
-    add_config_arguments(e, only=EVAL_FIELDS)
-    e.set_defaults(func=_cli_eval)
 
 
 def _cli_train(args) -> int:

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..evaluation import coco as E
+from ..evaluation import cocoeval as E
+from ..evaluation.oks import person_oks
 
 __all__ = ["model_outputs", "average_flip", "decode_outputs", "predict_images", "predict", "compute_metrics",
            "batch_to_device", "AVERAGES"]
@@ -161,17 +162,5 @@ def compute_metrics(pred: dict, dataset, input_size, out_json=None, per_person: 
             out["per_person"] = dict(
                 ann_id=meta["ann_id"].astype(np.int64).tolist(), err_sum=np.nansum(err, axis=1).tolist(),
                 count=(np.asarray(meta["visible"]) > 0).sum(1).tolist(),
-                oks=_oks(kpts_img, true_img, np.asarray(meta["area"], np.float64), gt.spec.sigmas).tolist())
+                oks=person_oks(kpts_img, true_img, np.asarray(meta["area"], np.float64), gt.spec.sigmas).tolist())
     return out
-
-
-def _oks(pred, true, area, sigmas) -> np.ndarray:
-    """COCO object keypoint similarity per person: pred (N, K, 2), true (N, K, 3) with v, area (N,) px^2,
-    sigmas (K,); mean of exp(-d^2 / (2 area (2 sigma)^2)) over labelled keypoints (nan when none)."""
-    d2 = ((pred - true[..., :2]) ** 2).sum(-1)
-    e = d2 / (2.0 * (2.0 * np.asarray(sigmas)) ** 2 * (area[:, None] + np.spacing(1)))
-    lab = true[..., 2] > 0
-    with np.errstate(invalid="ignore"):
-        return np.where(lab, np.exp(-e), 0.0).sum(1) / np.where(lab.any(1), lab.sum(1), np.nan)
-
-

@@ -6,7 +6,7 @@ pose papers' tables: a ResNet-50 at 224x224 is "4.1 GFLOPs" there, 8.2 G in Flop
 Only convolutions, matrix products and attention are counted (BatchNorm, activations and softmax are
 left out, as in the papers' counters). ``docs/compute.md`` compares the counts with the paper.
 
-``python -m simcc_lab.models.compute --table`` prints that comparison table (Markdown).
+``python -m simcc_lab.models.counting --table`` prints that comparison table (Markdown).
 """
 from __future__ import annotations
 
@@ -21,10 +21,7 @@ from ..codecs import HeatmapCodec, SimCCCodec
 from .backbones import build_backbone
 from .pose import build_model, default_deconvs
 
-__all__ = ["count_params_flops", "compute_table", "main"]
-
-PARTS = ("backbone", "upsampling", "head")
-
+__all__ = ["count_params_flops", "count_like_paper", "compute_table", "main"]
 
 def _sdpa_cpu_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
     # FlopCounterMode knows the CUDA attention kernels but not the CPU one that nn.MultiheadAttention
@@ -80,6 +77,48 @@ def count_params_flops(model: nn.Module, input_size) -> dict[str, Any]:
             "input_size": (w, h)}
 
 
+def count_like_paper(model: nn.Module, input_size) -> dict[str, float]:
+    """Multiply-adds of ``model`` for one image of ``input_size`` (W, H), counted the way the pose papers'
+    tables were (the model summary of the HRNet / SimpleBaseline code that SimCC builds on):
+
+    * a convolution costs (its weight's element count) x (output pixels); so does a *transposed*
+      convolution, which charges every output pixel a full kernel: stride^2 = 4 times the multiply-adds a
+      stride-2 deconvolution performs (``simcc_lab.models.count_params_flops`` counts those);
+    * a Linear layer costs in_features x (output elements);
+    * the sum is divided by 2^30, not 10^9, and reported as "GFLOPs".
+
+    Returns:
+        dict ``conv``, ``deconv``, ``linear`` and ``total`` in those 2^30 units, and ``total_1e9`` (the
+        same total in units of 10^9).
+    """
+    counts = {"conv": 0, "deconv": 0, "linear": 0}
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.ConvTranspose2d):
+            counts["deconv"] += module.weight.numel() * output.shape[-2] * output.shape[-1]
+        elif isinstance(module, nn.Conv2d):
+            counts["conv"] += module.weight.numel() * output.shape[-2] * output.shape[-1]
+        else:
+            counts["linear"] += module.in_features * (output.numel() // output.shape[0])
+
+    layers = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, layers)]
+    was_training = model.training
+    param = next(model.parameters())
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, 3, int(input_size[1]), int(input_size[0]), device=param.device, dtype=param.dtype))
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    total = sum(counts.values())
+    out = {k: v / 2**30 for k, v in counts.items()}
+    out.update(total=total / 2**30, total_1e9=total / 1e9)
+    return out
+
+
 # The paper's numbers (PAPER.md): SimBa-Res50, (params M, GFLOPs) per input (W, H) and head.
 PAPER_RES50 = {
     ((64, 64), "heatmap"): (34.0, 0.7), ((128, 128), "heatmap"): (34.0, 3.0), ((192, 256), "heatmap"): (34.0, 8.9),
@@ -130,7 +169,7 @@ def _markdown(rows) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m simcc_lab.models.compute", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m simcc_lab.models.counting", description=__doc__.splitlines()[0])
     p.add_argument("--table", action="store_true", help="print the params/FLOPs table (Markdown)")
     p.add_argument("--backbones", default="resnet50,compact,transformer", help="comma-separated backbone names")
     args = p.parse_args(argv)

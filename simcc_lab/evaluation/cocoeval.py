@@ -9,7 +9,8 @@ about 0.1), so a well-trained SimCC model can have every keypoint under 0.2, and
 everyone would throw the ranking away.
 
 OKS (COCO): ``exp(-d^2 / (2 s^2 kappa^2))`` per labelled keypoint, averaged, with ``s^2`` = the
-person's area and ``kappa = 2 sigma`` (the data set's per-keypoint sigmas).
+person's area and ``kappa = 2 sigma`` (the data set's per-keypoint sigmas); written once, in
+:mod:`simcc_lab.evaluation.oks`.
 
 The codec oracle (``simcc-lab oracle``) lives in :mod:`simcc_lab.evaluation.oracle`.
 """
@@ -29,6 +30,7 @@ from ..files import UserError
 from ..data.transforms import inverse_keypoints
 from ..files import write_json
 from ..keypoints import COCO17, SkeletonSpec, known_spec, spec_from_coco_category
+from .oks import oks_matrix
 
 __all__ = ["evaluate_coco", "to_coco_results", "rescore", "oks_matrix", "oks_nms", "evaluate_topdown",
            "keypoints_to_image", "pck", "pixel_errors", "check_results", "METRIC_NAMES"]
@@ -74,24 +76,6 @@ def to_coco_results(image_ids, kpts_img, kpt_scores, box_scores, category_id: in
     flat = np.concatenate([kpts, ks[..., None]], axis=-1).reshape(n, -1)  # x1 y1 s1 x2 y2 s2 ...
     return [dict(image_id=int(i), category_id=int(category_id), keypoints=f.tolist(), score=float(s))
             for i, f, s in zip(np.asarray(image_ids).reshape(-1), flat, scores)]
-
-
-def oks_matrix(kpts, areas, sigmas, kpts_b=None, areas_b=None) -> np.ndarray:
-    """Pairwise OKS between people (all keypoints count; MMPose's ``oks_iou`` without a visibility cut).
-
-    Args:
-        kpts: (N, K, 2); areas: (N,); sigmas: (K,); kpts_b/areas_b: (M, K, 2)/(M,) (default: the same set).
-    Returns:
-        (N, M) OKS in [0, 1], with the mean area of each pair as ``s^2``.
-    """
-    a = np.asarray(kpts, dtype=np.float64)
-    b = a if kpts_b is None else np.asarray(kpts_b, dtype=np.float64)
-    area_a = np.asarray(areas, dtype=np.float64)
-    area_b = area_a if areas_b is None else np.asarray(areas_b, dtype=np.float64)
-    var = (2 * np.asarray(sigmas, dtype=np.float64)) ** 2
-    d2 = ((a[:, None] - b[None]) ** 2).sum(-1)  # (N, M, K)
-    s2 = (area_a[:, None] + area_b[None]) / 2 + np.spacing(1)
-    return np.exp(-d2 / var / s2[..., None] / 2).mean(-1)
 
 
 def oks_nms(kpts, scores, areas, sigmas, thr: float = OKS_NMS_THR, image_ids=None) -> np.ndarray:
