@@ -22,6 +22,7 @@ from simcc_lab.data import crops, topdown
 from simcc_lab.reproduce import runner
 from simcc_lab.reproduce.grid import build_grid
 from simcc_lab.training import engine
+from simcc_lab.training.config import config_from_preset
 
 try:  # modules of the layout after issue 18 (the benchmark also runs on the earlier one)
     from simcc_lab.training import parts, validation
@@ -51,7 +52,7 @@ def main() -> None:
     run = next(r for r in grid.runs.values() if r.name == name)
     overrides = dict(grid.base, **run.config_overrides(), epochs=1, eval_epochs=(1,), max_steps_per_epoch=args.steps,
                      workers=0)
-    engine.data_paths(engine.config_from_preset(None, **overrides))  # generate the data first (not timed)
+    engine.data_paths(config_from_preset(None, **overrides))  # generate the data first (not timed)
     counts: Counter = Counter()
     _count(counts, "CropCache", crops.CropCache, "__init__")
     _count(counts, "TopDownDataset", topdown.TopDownDataset, "__init__")

@@ -34,12 +34,30 @@ def eval_arguments(e) -> None:
 
 
 def run_train(args) -> int:
+    from ..training import distributed as D
     from ..training import engine
+    from ..training.config import config_from_preset, overrides_from_args
 
-    return engine._cli_train(args)
+    cfg = config_from_preset(args.preset, **overrides_from_args(args))
+    history = engine.fit(cfg)
+    if D.env_info().is_main and history:
+        final = {k: v for k, v in history[-1].items() if k in ("AP", "pixel_error", "train_loss")}
+        print(f"done: {cfg.out_dir}/last.pt {final}")
+    return 0
 
 
 def run_eval(args) -> int:
-    from ..training import engine
+    import json
 
-    return engine._cli_eval(args)
+    from ..files import check_output_file, write_json
+    from ..training import engine
+    from ..training.config import overrides_from_args
+
+    for flag, path in (("--out-json", args.out_json), ("--results-json", args.results_json)):
+        if path:  # before the evaluation, not after it
+            check_output_file(path, flag)
+    metrics = engine.evaluate(args.checkpoint, out_json=args.results_json, **overrides_from_args(args))
+    print(json.dumps(metrics, indent=1))
+    if args.out_json:
+        write_json(args.out_json, metrics)
+    return 0

@@ -32,7 +32,6 @@ and logged:
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..codecs import size_pair
 from .coco import load_annotations, load_detections

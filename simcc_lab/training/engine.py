@@ -17,7 +17,6 @@ See docs/training.md for the commands, the CUDA determinism settings and measure
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -32,18 +31,15 @@ import torch
 from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
-from ..evaluation.oracle import codec_oracle
-from ..files import check_output_file, write_json
-from ..models import count_params_flops
+from ..files import write_json
 from . import distributed as D
 from . import run_folder
 from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state, write_history
-from .config import (EVAL_FIELDS, RESUME_FIELDS, TrainConfig, config_from_dict, config_from_preset, config_to_dict,
-                     overrides_from_args)
+from .config import EVAL_FIELDS, RESUME_FIELDS, TrainConfig, config_from_dict, config_to_dict
 from .distributed import resolve_amp, select_device
 from .inference import batch_to_device
 from .parts import Parts, build_datasets, build_model_for, build_parts, data_paths, make_loader
-from .run_result import RunResult
+from .run_result import RunResult, result_of
 from .validation import epoch_record, evaluate, load_model, validate
 
 __all__ = ["fit", "train", "evaluate", "load_model", "select_device", "resolve_amp", "lr_factor",
@@ -201,7 +197,8 @@ def _run(cfg: TrainConfig, given: Parts, on_epoch_end, final: bool) -> _Outcome:
         with D.cpu_threads(cfg.threads), run_folder.claim(cfg, info.is_main):
             outcome = _fit(cfg, info, device, given, on_epoch_end, final)
             if final and info.is_main:
-                outcome.result = _result(cfg, device, outcome)
+                by = outcome.final or validate(outcome.parts, cfg, device, every_decoding=True, per_person=True)
+                outcome.result = result_of(cfg, device, outcome.parts, outcome.history, by)
     except BaseException:
         if created:  # no barrier: the other ranks may never reach it (torchrun stops them)
             D.cleanup(wait=False)
@@ -209,33 +206,6 @@ def _run(cfg: TrainConfig, given: Parts, on_epoch_end, final: bool) -> _Outcome:
     if created:  # a group made by the caller (several fits in one torchrun job) stays open
         D.cleanup()
     return outcome
-
-
-def _result(cfg: TrainConfig, device: torch.device, outcome: _Outcome) -> RunResult:
-    """The :class:`RunResult` of a finished run from its last validation pass (made now from the loaded
-    checkpoint if the run had finished before), the codec's floor per decoding and the model's compute."""
-    parts = outcome.parts
-    by = outcome.final
-    if by is None:
-        by = validate(parts, cfg, device, every_decoding=True, per_person=True)
-    metrics, per_person, oracle = {}, {}, {}
-    val_file = getattr(getattr(parts.val_set, "gt", None), "ann_file", None)
-    for name, m in by.items():
-        per_person[name] = m.get("per_person")
-        # the val loss is a property of the outputs, not of a decoding: it stays in the history
-        metrics[name] = {k: float(v) for k, v in m.items() if k != "val_loss" and isinstance(v, (int, float))}
-        if val_file is not None:  # the codec's own floor on the same val people: encode the truth, decode it
-            o = codec_oracle(val_file, parts.codec.with_decoding(name))
-            oracle[name] = {"AP": float(o["AP"]), "pixel_error": float(o["mean_err_input_px"])}
-    out = RunResult(metrics=metrics, per_person=per_person, oracle=oracle, history=outcome.history,
-                    environment=dict(device=str(device), torch_threads=torch.get_num_threads(),
-                                     gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else None))
-    try:  # compute figures are a nicety of the report; a model the counter cannot trace still has its AP
-        c = count_params_flops(parts.model, cfg.input_size)
-        out.params_m, out.gflops = c["params"]["total"] / 1e6, c["gflops"]["total"]
-    except Exception as err:  # noqa: BLE001 - reported, not hidden
-        out.compute_error = f"{type(err).__name__}: {err}"
-    return out
 
 
 def _resume(state: TrainState, ckpt_path: Path) -> tuple[int, dict]:
@@ -265,7 +235,6 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts,
     (kept in the outcome, not in the history)."""
     out_dir = Path(cfg.out_dir)
     _set_determinism(cfg, device)
-    amp_dtype = resolve_amp(cfg.amp, device)
     main = info.is_main
     parts = build_parts(cfg, info, device, given)
     model, train_set, val_set = parts.model, parts.train_set, parts.val_set
@@ -280,13 +249,7 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts,
     if steps_per_epoch == 0:
         raise ValueError(f"no full batch: {len(train_set)} training samples over {info.world_size} process(es) "
                          f"with batch_size {cfg.batch_size}; lower batch_size or add data")
-    opt_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    optimizer = opt_class(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    state = TrainState(cfg=cfg, info=info, device=device, amp_dtype=amp_dtype, model=model, loss_fn=parts.loss_fn,
-                       optimizer=optimizer,
-                       scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer,
-                                                                   lambda s: lr_factor(s, cfg, steps_per_epoch)),
-                       scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16))
+    state = _new_state(cfg, info, device, parts, steps_per_epoch)
 
     start_epoch, rng_state, outcome_final = 0, None, None
     ckpt_path = _resume_path(cfg, out_dir)
@@ -308,17 +271,9 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts,
             train_set.set_epoch(epoch)
         loader.generator = _epoch_generator(cfg.seed, epoch)
         record = _train_epoch(state, loader, steps_per_epoch, epoch)
-        last = epoch + 1 == cfg.epochs
-        due = last or (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0)
-        curve = epoch + 1 in {int(e) for e in cfg.eval_epochs}
-        if main and val_set is not None and (due or curve):
-            t1 = time.perf_counter()
-            keep = final and last
-            by = validate(parts, cfg, device, every_decoding=curve or keep, per_person=keep)
-            record.update(epoch_record(by, curve))
-            record["eval_time_s"] = time.perf_counter() - t1
-            if keep:
-                outcome_final = by
+        if main and val_set is not None:
+            by = _validate_epoch(state, parts, record, final)
+            outcome_final = by if by is not None else outcome_final
         state.history.append(record)
         if main:
             _end_epoch(state, record, out_dir)
@@ -328,6 +283,36 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts,
     if state.writer is not None:
         state.writer.close()
     return _Outcome(history=state.history, parts=parts, final=outcome_final)
+
+
+def _new_state(cfg: TrainConfig, info: D.DistInfo, device: torch.device, parts: Parts,
+               steps_per_epoch: int) -> TrainState:
+    """A fresh TrainState: the optimiser, the per-step schedule and the AMP scaler around ``parts.model``."""
+    amp_dtype = resolve_amp(cfg.amp, device)
+    opt_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt_class(parts.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return TrainState(cfg=cfg, info=info, device=device, amp_dtype=amp_dtype, model=parts.model,
+                      loss_fn=parts.loss_fn, optimizer=optimizer,
+                      scheduler=torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                                  lambda s: lr_factor(s, cfg, steps_per_epoch)),
+                      scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16))
+
+
+def _validate_epoch(state: TrainState, parts: Parts, record: dict, final: bool) -> dict | None:
+    """Rank 0 after an epoch: validate when due (``eval_every``, the last epoch) or a learning-curve point, and add
+    the fields to ``record``. Returns the per-decoding metrics of the last epoch with ``final``, else None."""
+    cfg, epoch = state.cfg, record["epoch"]
+    last = epoch == cfg.epochs
+    due = last or (cfg.eval_every and epoch % cfg.eval_every == 0)
+    curve = epoch in {int(e) for e in cfg.eval_epochs}
+    if not (due or curve):
+        return None
+    t1 = time.perf_counter()
+    keep = final and last
+    by = validate(parts, cfg, state.device, every_decoding=curve or keep, per_person=keep)
+    record.update(epoch_record(by, curve))
+    record["eval_time_s"] = time.perf_counter() - t1
+    return by if keep else None
 
 
 def _end_epoch(state: TrainState, record: dict, out_dir: Path) -> None:
@@ -406,28 +391,3 @@ def _train_steps(state: TrainState, loader, steps: int, bar) -> tuple[float, int
                 state.writer.add_scalar("train/loss", mean, state.step)
         bar.update(1)
     return loss_sum.item(), seen
-
-
-# ---------------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------------
-
-
-def _cli_train(args) -> int:
-    cfg = config_from_preset(args.preset, **overrides_from_args(args))
-    history = fit(cfg)
-    if D.env_info().is_main and history:
-        final = {k: v for k, v in history[-1].items() if k in ("AP", "pixel_error", "train_loss")}
-        print(f"done: {cfg.out_dir}/last.pt {final}")
-    return 0
-
-
-def _cli_eval(args) -> int:
-    for flag, path in (("--out-json", args.out_json), ("--results-json", args.results_json)):
-        if path:  # before the evaluation, not after it
-            check_output_file(path, flag)
-    metrics = evaluate(args.checkpoint, out_json=args.results_json, **overrides_from_args(args))
-    print(json.dumps(metrics, indent=1))
-    if args.out_json:
-        write_json(args.out_json, metrics)
-    return 0

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
+
+from ..evaluation.oracle import codec_oracle
+from ..models import count_params_flops
 
 @dataclass
 class RunResult:
@@ -46,3 +50,26 @@ class RunResult:
         else:
             out["compute_error"] = self.compute_error
         return out
+
+
+def result_of(cfg, device: torch.device, parts, history: list[dict], by_decoding: dict[str, dict]) -> RunResult:
+    """The :class:`RunResult` of a finished run: ``by_decoding`` (its last validation pass, every decoding with
+    per-person data), the codec's own floor per decoding on the same val people, and the model's compute."""
+    metrics, per_person, oracle = {}, {}, {}
+    val_file = getattr(getattr(parts.val_set, "gt", None), "ann_file", None)
+    for name, m in by_decoding.items():
+        per_person[name] = m.get("per_person")
+        # the val loss is a property of the outputs, not of a decoding: it stays in the history
+        metrics[name] = {k: float(v) for k, v in m.items() if k != "val_loss" and isinstance(v, (int, float))}
+        if val_file is not None:  # the codec's own floor on the same val people: encode the truth, decode it
+            o = codec_oracle(val_file, parts.codec.with_decoding(name))
+            oracle[name] = {"AP": float(o["AP"]), "pixel_error": float(o["mean_err_input_px"])}
+    out = RunResult(metrics=metrics, per_person=per_person, oracle=oracle, history=history,
+                    environment=dict(device=str(device), torch_threads=torch.get_num_threads(),
+                                     gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else None))
+    try:  # compute figures are a nicety of the report; a model the counter cannot trace still has its AP
+        c = count_params_flops(parts.model, cfg.input_size)
+        out.params_m, out.gflops = c["params"]["total"] / 1e6, c["gflops"]["total"]
+    except Exception as err:  # noqa: BLE001 - reported, not hidden
+        out.compute_error = f"{type(err).__name__}: {err}"
+    return out

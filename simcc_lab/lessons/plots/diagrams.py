@@ -69,7 +69,7 @@ def architecture_figure(input_size=(192, 256), k: float = 2.0, num_keypoints: in
         ax.text(x0 + 0.8, y0 - 0.12, f"softmax: p({name}) over {n} bins", ha="center", va="top", fontsize=7.5)
         _arrow(ax, (head[1], head[2]), (x0, y0 + 0.55))
         _arrow(ax, (x0 + 1.6, y0 + 0.55), (13.9, 3.7))
-    _box(ax, (13.9, 3.1, 1.5, 1.2), f"decode\nargmax / k\n(x, y) input px", color="#e3f4e3", edge="tab:green")
+    _box(ax, (13.9, 3.1, 1.5, 1.2), "decode\nargmax / k\n(x, y) input px", color="#e3f4e3", edge="tab:green")
     # the heatmap branch for comparison
     hm = _box(ax, (6.7, 0.0, 4.2, 1.5), f"heatmap head (SimpleBaseline), for comparison:\n3 deconvs "
               f"({deconv_channels} ch) to stride {heatmap_stride}, 1x1 conv\n"
