@@ -61,13 +61,14 @@ for name, exp in build_grid("quick").experiments.items():
     rows += [(exp.title, part, verdict, f"reports/ (quick), {seeds(exp, quick)}")
              for part, verdict, _ in report.verdicts(exp, quick)]
 standard = build_grid("standard")
-for name in ("resolution", "k", "smoothing", "upsampling", "crowded", "backbone"):
+for name in ("resolution", "k", "smoothing", "upsampling", "crowded", "backbone", "transformer"):
     exp = standard.experiments[name]
     folder, results = report.complete_results(exp, ("../reports/standard",))
     rows += [(exp.title, part, verdict, f"{folder.replace('../', '')}, {seeds(exp, results)}")
              for part, verdict, _ in report.verdicts(exp, results)
-             # standard mode's resolution runs: only its trend lines (128x128 with the 64x64 runs' samples)
-             if name != "resolution" or "resolution" in part]
+             # standard mode's resolution runs: what quick mode lacks (128x128 with 3 seeds and the 64x64 runs'
+             # samples, and the trends)
+             if name != "resolution" or "128x128" in part or "resolution" in part]
 width = max(len(r[1]) for r in rows)
 for title, part, verdict, source in rows:
     print(f"{verdict:11s} {part:{width}s}  [{source}]")

@@ -90,3 +90,27 @@ def test_help_imports_no_torch_and_every_command_registers_its_arguments():
     parser.subcommands.add_all_arguments()  # the deferred ones too (oracle, train, eval, reproduce)
     for name, sub in parser.subcommands.choices.items():
         assert any(a.option_strings and a.dest != "help" for a in sub._actions), name
+
+
+def test_whole_number_fields_refuse_fractions_and_keep_ints():
+    from simcc_lab.training.config import config_from_preset
+
+    with pytest.raises(ValueError, match="epochs.*whole number"):
+        config_from_preset(None, epochs=2.5)
+    assert type(config_from_preset(None, batch_size=3.0).batch_size) is int
+
+
+def test_eval_refinement_on_a_simcc_model_is_refused(tmp_path):
+    from simcc_lab.training import engine
+    from simcc_lab.training.config import config_from_preset
+
+    cfg = config_from_preset("synth-simcc-64-tiny", out_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(ValueError, match="applies to heatmap models"):
+        engine.evaluate(cfg, refinement="dark")
+
+
+def test_reproduce_seeds_must_be_integers(capsys):
+    from simcc_lab.cli import main
+
+    assert main(["reproduce", "--mode", "tiny", "--seeds", "a", "--report-only", "--out", "/nonexistent"]) == 2
+    assert "--seeds must be comma-separated integers" in capsys.readouterr().err

@@ -414,3 +414,13 @@ def test_labels_on_an_axis_shorter_than_the_label_window(smoothing):
     shape = S.gaussian if smoothing == "gaussian" else S.laplace
     np.testing.assert_allclose(t.x[0], shape(bins, codec.bin_positions(xs.astype(np.float64)), 4.0),
                                rtol=2e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["simcc", "heatmap"])
+@pytest.mark.parametrize("bad", [[0, 1], [0, 1, 2, -1], [0, 0, 1, 2]])
+def test_flip_outputs_refuses_a_flip_index_that_is_not_a_permutation(kind, bad):
+    codec = build_codec(kind, (64, 64))
+    outputs = codec.encode(np.zeros((1, 4, 2), np.float32) + 20).targets
+    with pytest.raises(ValueError, match="permutation"):
+        codec.flip_outputs(outputs, bad)
+    codec.flip_outputs(outputs, [1, 0, 3, 2])  # a permutation is fine

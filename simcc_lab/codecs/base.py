@@ -210,3 +210,13 @@ def _max_prob(t: torch.Tensor, vmax: torch.Tensor, scratch: torch.Tensor | None 
     e = torch.sub(t, vmax.to(t.device)[..., None], out=scratch[:t.numel()].view(t.shape))
     e.clamp_(min=-87.0).exp_()
     return 1.0 / e.sum(-1)
+
+
+def _flip_index(flip_index, k: int, device) -> torch.Tensor:
+    """``flip_index`` as a (K,) long tensor on ``device``: a permutation of 0..K-1 for K keypoints, else a
+    ValueError (a wrong length or a -1 would silently swap the wrong keypoints)."""
+    arr = np.asarray(flip_index)
+    if arr.shape != (k,) or not np.issubdtype(arr.dtype, np.integer) or sorted(arr.tolist()) != list(range(k)):
+        raise ValueError(f"flip_index must be a permutation of 0..{k - 1} (one entry per keypoint), got "
+                         f"{arr.tolist() if arr.size <= 40 else arr.shape}")
+    return torch.as_tensor(arr, dtype=torch.long, device=device)

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from . import refinement as R
 from . import smoothing as S
-from .base import (REFINEMENTS, HeatmapTargets, _argmax_last, _back, _choice, _keep, _keypoints, _real, _shift_last,
-                   _torch, _usable, register_codec, size_pair)
+from .base import (_argmax_last, _back, _choice, _flip_index, _keep, _keypoints, _real, _shift_last, _torch, _usable,
+                   HeatmapTargets, REFINEMENTS, register_codec, size_pair)
 
 
 def default_blur_kernel(heatmap_size) -> int:
@@ -160,7 +160,7 @@ class HeatmapCodec:
         """
         (hm,) = outputs
         ht, as_np = _keep(hm)
-        idx = torch.as_tensor(np.asarray(flip_index), dtype=torch.long, device=ht.device)
+        idx = _flip_index(flip_index, ht.shape[-3], ht.device)
         ht = ht.flip(-1)
         if shift and self.stride != 1:
             ht = _shift_last(ht, 1.0 / self.stride - 1.0)

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from . import smoothing as S
-from .base import (SimCCTargets, _argmax_last, _back, _choice, _keep, _keypoints, _looks_like_logits, _max_prob, _real,
-                   _shift_last, _torch, _usable, register_codec, size_pair)
+from .base import (_argmax_last, _back, _choice, _flip_index, _keep, _keypoints, _looks_like_logits, _max_prob,
+                   _real, _shift_last, _torch, _usable, register_codec, SimCCTargets, size_pair)
 
 
 DECODINGS = ("default",)  # SimCC decodings: argmax over each axis's bins
@@ -278,7 +278,7 @@ class SimCCCodec:
         """
         x, y = outputs
         (xt, as_np), (yt, _) = _keep(x), _keep(y)
-        idx = torch.as_tensor(np.asarray(flip_index), dtype=torch.long, device=xt.device)
+        idx = _flip_index(flip_index, xt.shape[-2], xt.device)
         xt = xt.flip(-1)
         delta = self.k * self.input_size[0] - self.simcc_size[0]
         if self.convention == "mmpose":

@@ -266,7 +266,12 @@ def default_jobs() -> int:
 
 
 def _cli_reproduce(args) -> int:
-    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers (e.g. 0,1,2), got {args.seeds!r}") from None
+    if seeds is not None and any(s < 0 for s in seeds):
+        raise ValueError(f"--seeds must be integers >= 0, got {args.seeds!r}")
     if args.out is None:
         args.out = "reports" if args.mode == "quick" else f"reports/{args.mode}"
     grid = build_grid(args.mode, seeds)

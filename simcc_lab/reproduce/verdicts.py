@@ -208,7 +208,8 @@ def word(p: Paired, on: str = "oks") -> str:
         mean, lo, hi = p.px
         holds, counts = mean < 0, hi < 0 and p.seeds_agree_on_error
     else:
-        holds, counts = p.ap > 0 and p.oks[0] > 0, p.interval_excludes_zero and p.seeds_agree
+        # the direction is the claim's, about AP (mean over seeds); it counts with the per-person interval
+        holds, counts = p.ap > 0, p.interval_excludes_zero and p.seeds_agree
     return "reproduces" if holds and counts else "partly" if holds else "does not"
 
 

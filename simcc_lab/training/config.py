@@ -125,6 +125,9 @@ class TrainConfig:
             v = getattr(self, f.name)
             if f.type in ("float", "int", float, int) and not number(v):
                 need(False, f.name, "a finite number")
+            if f.type in ("int", int) and number(v):  # 2.5 epochs would train 2 and report 2.5
+                need(float(v).is_integer(), f.name, "a whole number")
+                object.__setattr__(self, f.name, int(v))  # 3.0 from Python: an int from here on
             if f.name in ("milestones", "eval_epochs", "input_size", "synth_image_size"):
                 need(isinstance(v, tuple) and all(number(x) for x in v), f.name, "finite numbers")
 

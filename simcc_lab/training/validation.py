@@ -82,11 +82,14 @@ def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None 
         raise ValueError(f"evaluate() cannot change {bad}; allowed: {list(EVAL_FIELDS)}")
     if isinstance(source, TrainConfig):
         cfg, state = source, None
-        if model is None:
-            state = load_checkpoint(Path(cfg.out_dir) / "last.pt")["model"]
     else:
         ckpt = load_checkpoint(source)
         cfg, state = config_from_dict(ckpt["config"]), ckpt["model"]
+    if cfg.codec != "heatmap" and overrides.get("refinement", "none") != "none":
+        raise ValueError(f"refinement={overrides['refinement']!r} applies to heatmap models; this is a "
+                         f"{cfg.codec} model, which has its own decoding (leave --refinement out)")
+    if isinstance(source, TrainConfig) and model is None:
+        state = load_checkpoint(Path(cfg.out_dir) / "last.pt")["model"]
     cfg = cfg.replace(**overrides)
     with D.cpu_threads(cfg.threads):
         device = select_device(cfg.device)
