@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .results import index
 from .statistics import cell
 from .verdicts import oracle_floor
 
@@ -22,10 +23,8 @@ def curve_points(results: dict[str, dict], row: Row, metric: str = "pixel_error"
     the learning-curve points in the runs' histories (``<metric>_<variant>``)."""
     key = f"{metric}_{row.variant}"
     out: dict[int, list[float]] = {}
-    for r in results.values():
-        if r.get("run") != row.run:
-            continue
-        for rec in r.get("history", []):
+    for hist in index(results).histories(row.run):
+        for rec in hist:
             if key in rec and rec[key] is not None:
                 out.setdefault(int(rec["samples_seen"]), []).append(rec[key] * (100 if metric == "AP" else 1))
     return dict(sorted(out.items()))

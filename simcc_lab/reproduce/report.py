@@ -16,7 +16,7 @@ import numpy as np
 from .. import files
 from .figures import FIGURES, curve_points, curves_figure, experiment_figure
 from .grid import MODE_EXPERIMENTS, Experiment, Grid
-from .results import complete_results  # noqa: F401 - public here too
+from .results import complete_results, index  # complete_results: public here too
 from .statistics import cell
 from .verdicts import RULES, Judge, oracle_floor
 
@@ -79,9 +79,10 @@ def compute_table(results: dict[str, dict], runs: list[str]) -> str:
     """Params, GFLOPs and measured training speed of the named runs (first seed)."""
     lines = ["| run | params (M) | GFLOPs | train images/s |", "|---|---|---|---|"]
     for name in runs:
-        r = next((v for v in results.values() if v.get("run") == name), None)
-        if r is None:
+        seeds = index(results).of(name)
+        if not seeds:
             continue
+        r = seeds[min(seeds)]
         lines.append(f"| `{name}` | {r.get('params_m', float('nan')):.2f} | {r.get('gflops', float('nan')):.3f} | "
                      f"{r.get('train_images_per_s', float('nan')):.0f} |")
     return "\n".join(lines)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["Results", "load_results", "result_path", "model_path", "complete_results"]
+__all__ = ["Results", "index", "load_results", "result_path", "model_path", "complete_results"]
 
 
 def result_path(out_dir: str | Path, run) -> Path:
@@ -53,6 +53,11 @@ class Results(dict):
             if v is not None:
                 return float(v)
         return None
+
+
+def index(results: dict[str, dict]) -> Results:
+    """``results`` as a :class:`Results` (no copy when it is one already)."""
+    return results if isinstance(results, Results) else Results(results)
 
 
 def load_results(out_dir: str | Path) -> Results:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .results import index
+
 __all__ = ["Cell", "cell", "Paired", "paired_difference", "BOOTSTRAP_SAMPLES", "STD_DDOF"]
 
 BOOTSTRAP_SAMPLES = 10_000  # resamples of the val people per interval
@@ -40,8 +42,8 @@ class Cell:
 
 def cell(results: dict[str, dict], run: str, variant: str, metric: str = "AP") -> Cell:
     """Aggregate ``metric`` of ``run``/``variant`` over seeds (AP-like metrics scaled to points)."""
-    vals = [r["metrics"][variant][metric] for r in results.values()
-            if r.get("run") == run and metric in r.get("metrics", {}).get(variant, {})]
+    vals = [r["metrics"][variant][metric] for _, r in sorted(index(results).of(run).items())
+            if metric in r.get("metrics", {}).get(variant, {})]
     vals = [v * 100 if metric.startswith("A") else v for v in vals if v is not None and math.isfinite(v)]
     if not vals:
         return Cell(float("nan"), float("nan"), 0)
@@ -99,8 +101,7 @@ class Paired:
 
 def _by_seed(results: dict[str, dict], member: Member) -> dict[int, dict]:
     run, variant = member
-    return {int(r.get("seed", 0)): r for r in results.values()
-            if r.get("run") == run and variant in r.get("metrics", {})}
+    return {s: r for s, r in index(results).of(run).items() if variant in r.get("metrics", {})}
 
 
 def _side(results: dict[str, dict], members: list[Member], seeds):

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from .results import index
 from .statistics import BOOTSTRAP_SAMPLES, Cell, Paired, cell, paired_difference
 
 __all__ = ["RULES", "Judge", "combine", "AP_FLOOR", "MIN_SEEDS", "CONVERGED", "EQUIVALENCE_OKS", "Verdict",
@@ -91,11 +92,8 @@ def paper_mean_resolution() -> dict[str, tuple[float, float, float]]:
 
 def oracle_floor(results: dict[str, dict], row, metric: str = "pixel_error") -> float:
     """The codec's own floor of a row's run and decoding (``oracle`` of its result), nan when absent."""
-    for r in results.values():
-        if r.get("run") == row.run and row.variant in r.get("oracle", {}):
-            v = r["oracle"][row.variant][metric]
-            return v * 100 if metric == "AP" else v
-    return float("nan")
+    v = index(results).oracle(row.run, row.variant, metric)
+    return float("nan") if v is None else v * 100 if metric == "AP" else v
 
 
 class Judge:
@@ -117,8 +115,7 @@ class Judge:
 
     def gain(self, row) -> float | None:
         """:func:`last_doubling_gain` of a row's run and decoding."""
-        hists = [r.get("history", []) for r in self.results.values() if r.get("run") == row.run]
-        return last_doubling_gain(hists, row.variant)
+        return last_doubling_gain(list(index(self.results).histories(row.run)), row.variant)
 
     def _inconclusive(self, rows, p: Paired | None, curves: bool) -> str | None:
         """Why these rows' comparison cannot decide, or None."""
