@@ -8,6 +8,7 @@ A result file (``out_dir/results/<run>-s<seed>.json``) is written whole by the r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -29,8 +30,15 @@ class Results(dict):
     code written for ``{key: result}`` keeps working."""
 
     def of(self, run: str) -> dict[int, dict]:
-        """``{seed: result}`` of the run named ``run`` (every seed found)."""
-        return {int(r.get("seed", 0)): r for r in self.values() if r.get("run") == run}
+        """``{seed: result}`` of the run named ``run`` (every seed found). A result without a ``seed`` field
+        (hand-made ones) takes the seed of its key's ``-s<seed>`` suffix, else its position."""
+        out = {}
+        for i, (key, r) in enumerate(self.items()):
+            if r.get("run") != run:
+                continue
+            m = re.search(r"-s(\d+)$", key)
+            out[int(r["seed"]) if "seed" in r else int(m.group(1)) if m else i] = r
+        return out
 
     def values_of(self, run: str, decoding: str, metric: str = "AP") -> list[float]:
         """``metric`` of ``run`` decoded by ``decoding``, one value per seed (seed order); missing ones left out."""
