@@ -467,6 +467,34 @@ for _flag in ("--out-json", "--results-json"):
     case("output path", f"eval {_flag} a folder", names=("folder",))(_build)
 
 
+@case("flags", "eval --refinement dark on a SimCC model", names=("refinement", "heatmap"))
+def _(tmp):
+    root, run = trained(tmp)
+    return from_cli(cli(["eval", "--checkpoint", run / "last.pt", "--coco-root", root, "--flip-test", "false",
+                         "--refinement", "dark"]), "error", ("refinement", "heatmap"))
+
+
+@case("flags", "reproduce --seeds a", names=("--seeds",))
+def _(tmp):
+    return from_cli(cli(["reproduce", "--mode", "tiny", "--seeds", "a", "--out", tmp / "rep"]), "error", ("--seeds",))
+
+
+@case("flags", "epochs=2.5 from Python", names=("epochs", "whole"))
+def _(tmp):
+    from simcc_lab.training.config import config_from_preset
+
+    return from_call(call(lambda: config_from_preset(None, epochs=2.5).epochs), "error", ("epochs", "whole"))
+
+
+@case("library call", "flip_outputs with a flip index of the wrong length", names=("flip_index",))
+def _(tmp):
+    from simcc_lab.codecs import build_codec
+
+    codec = build_codec("simcc", (64, 64))
+    out = codec.encode(np.full((1, 17, 2), 20.0, np.float32)).targets
+    return from_call(call(lambda: codec.flip_outputs(out, list(range(16)))), "error", ("flip_index",))
+
+
 # ---------------------------------------------------------------------------------------------------
 # checkpoints and run folders
 # ---------------------------------------------------------------------------------------------------
@@ -575,7 +603,10 @@ def _(tmp):
     from simcc_lab.training import engine
     from simcc_lab.training.checkpoint import load_checkpoint
 
-    aps, real_copy, real_validate = iter([0.2, 0.5, 0.5, 0.4]), engine.copy_file, engine._validate
+    aps, real_copy = iter([0.2, 0.5, 0.5, 0.4]), engine.copy_file
+    # the engine's validation step: validate() -> {decoding: metrics} since issue 18, _validate() -> metrics before
+    hook = "validate" if hasattr(engine, "validate") else "_validate"
+    real_validate = getattr(engine, hook)
 
     class Killed(Exception):
         pass
@@ -585,14 +616,17 @@ def _(tmp):
             raise Killed
         real_copy(src, dst)
 
-    engine._validate = lambda *a, **k: dict(AP=next(aps))
+    fake = (lambda *a, **k: {"default": dict(AP=next(aps))}) if hook == "validate" else \
+        (lambda *a, **k: dict(AP=next(aps)))
+    setattr(engine, hook, fake)
     try:
         engine.copy_file = kill_at_2
         call(lambda: _tiny_fit(tmp / "run", epochs=3, val=True))
         engine.copy_file = real_copy
         _tiny_fit(tmp / "run", epochs=3, val=True, resume=True)
     finally:
-        engine.copy_file, engine._validate = real_copy, real_validate
+        engine.copy_file = real_copy
+        setattr(engine, hook, real_validate)
     best = tmp / "run" / "best.pt"
     if not best.exists() or load_checkpoint(best)["epoch"] != 2:
         return "data loss", "best.pt is not the best epoch's (2) after --resume"
