@@ -181,6 +181,64 @@ class CheckedGroundTruth:
     areas: np.ndarray
 
 
+def _check_structure(records: list, index: list, images: dict, k: int, where, path) -> None:
+    """Every annotation is a record with integral ids, 3 x ``k`` keypoint values, a 4-value bbox and a
+    known image id; ``index[i]`` is record i's position in the file, ``where(i)`` names it in errors."""
+    for i, a in enumerate(records):
+        require_fields(a, ("id", "image_id", "keypoints", "bbox"),
+                       where(i) if isinstance(a, dict) else f"{path}: annotations[{index[i]}]")
+    integral_ids(records, "id", where, unique=True)
+    integral_ids(records, "image_id", where)
+    for i, a in enumerate(records):
+        if not isinstance(a["keypoints"], list) or len(a["keypoints"]) != 3 * k:
+            n = len(a["keypoints"]) if isinstance(a["keypoints"], list) else repr(a["keypoints"])
+            raise UserError(f"{where(i)} has {n} keypoint values, expected 3 x {k}")
+        if not isinstance(a["bbox"], list) or len(a["bbox"]) != 4:
+            raise UserError(f"{where(i)} has a bbox of {a['bbox']!r}, expected [x, y, w, h]")
+        if a["image_id"] not in images:
+            raise UserError(f"{where(i)} refers to an image id missing from 'images'")
+
+
+def _check_visibility(v: np.ndarray, where, spec: SkeletonSpec) -> None:
+    """Refuse a visibility flag outside COCO's {0, 1, 2}; ``v`` is (N, K), ``where(i)`` names record i."""
+    bad = (v != 0) & (v != 1) & (v != 2)
+    if bad.any():
+        i, j = (int(t) for t in np.argwhere(bad)[0])
+        raise UserError(f"{where(i)}: keypoint {j} ({spec.keypoint_names[j]}) has visibility {v[i, j]:g}; "
+                         "COCO allows 0 (not labelled), 1 (labelled, hidden), 2 (labelled, visible)")
+
+
+def _areas(records: list, fixed: list, kpts: np.ndarray, boxes: np.ndarray, where, path) -> tuple[np.ndarray, list]:
+    """The people's areas (N,) px^2: the file's where given (checked), else derived from the box.
+
+    Args:
+        records: the annotations; fixed: the same after :func:`check_flags` (returned as is, or as a new
+            list with ``area`` added to the records that lacked it); kpts (N, K, 3); boxes (N, 4) [x, y, w, h].
+    Returns:
+        (areas, fixed).
+    """
+    has_area = np.array([a.get("area") is not None for a in records], dtype=bool)
+    areas = np.maximum(AREA_FROM_BOX * boxes[:, 2] * boxes[:, 3], 1.0)
+    if has_area.any():
+        given = [records[i] for i in np.flatnonzero(has_area)]
+        idx = np.flatnonzero(has_area)
+        areas[idx] = numeric_field(given, "area", lambda i: where(int(idx[i])))
+        # people without a labelled keypoint may have area 0 (SynthPose's fully hidden people): COCOeval
+        # ignores them and the dataset skips them, so only labelled people need an area
+        labelled = (kpts[idx, :, 2] > 0).any(-1)
+        low = idx[(areas[idx] <= 0) & labelled]
+        if len(low):
+            raise UserError(f"{where(int(low[0]))}: 'area' must be > 0 (px^2; COCOeval divides by it), got "
+                             f"{areas[low[0]]:g}")
+    if not has_area.all():
+        n = int((~has_area).sum())
+        _warn_once(path, f"{n} of {len(records)} annotations have no 'area' (e.g. annotation id "
+                         f"{records[int(np.flatnonzero(~has_area)[0])]['id']}): derived from the box as "
+                         f"max({AREA_FROM_BOX} x w x h, 1) px^2 (MMPose's rule)")
+        fixed = [a if has_area[i] else dict(a, area=float(areas[i])) for i, a in enumerate(fixed)]
+    return areas, fixed
+
+
 def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> CheckedGroundTruth:
     """Validate a parsed COCO keypoint file (from ``path``, named in every error); see the module
     docstring for the checks and the two repairs. Returns a :class:`CheckedGroundTruth`."""
@@ -204,19 +262,7 @@ def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> Ch
     def where(i):
         return f"{path}: {label(i)}"
 
-    for i, a in enumerate(records):
-        require_fields(a, ("id", "image_id", "keypoints", "bbox"),
-                       where(i) if isinstance(a, dict) else f"{path}: annotations[{index[i]}]")
-    integral_ids(records, "id", where, unique=True)
-    integral_ids(records, "image_id", where)
-    for i, a in enumerate(records):
-        if not isinstance(a["keypoints"], list) or len(a["keypoints"]) != 3 * k:
-            n = len(a["keypoints"]) if isinstance(a["keypoints"], list) else repr(a["keypoints"])
-            raise UserError(f"{where(i)} has {n} keypoint values, expected 3 x {k}")
-        if not isinstance(a["bbox"], list) or len(a["bbox"]) != 4:
-            raise UserError(f"{where(i)} has a bbox of {a['bbox']!r}, expected [x, y, w, h]")
-        if a["image_id"] not in images:
-            raise UserError(f"{where(i)} refers to an image id missing from 'images'")
+    _check_structure(records, index, images, k, where, path)
 
     def describe(j):
         return f"keypoint {j // 3} ({spec.keypoint_names[j // 3]}) {'xyv'[j % 3]}"
@@ -224,31 +270,9 @@ def check_ground_truth(data, path, spec: SkeletonSpec | str | None = None) -> Ch
     kpts = numeric_field(records, "keypoints", where, 3 * k, describe).reshape(-1, k, 3)
     boxes = numeric_field(records, "bbox", where, 4)
     v = kpts[..., 2]
-    bad = (v != 0) & (v != 1) & (v != 2)
-    if bad.any():
-        i, j = (int(t) for t in np.argwhere(bad)[0])
-        raise UserError(f"{where(i)}: keypoint {j} ({spec.keypoint_names[j]}) has visibility {v[i, j]:g}; "
-                         "COCO allows 0 (not labelled), 1 (labelled, hidden), 2 (labelled, visible)")
+    _check_visibility(v, where, spec)
     fixed = check_flags(records, v, where, path, label)
-    has_area = np.array([a.get("area") is not None for a in records], dtype=bool)
-    areas = np.maximum(AREA_FROM_BOX * boxes[:, 2] * boxes[:, 3], 1.0)
-    if has_area.any():
-        given = [records[i] for i in np.flatnonzero(has_area)]
-        idx = np.flatnonzero(has_area)
-        areas[idx] = numeric_field(given, "area", lambda i: where(int(idx[i])))
-        # people without a labelled keypoint may have area 0 (SynthPose's fully hidden people): COCOeval
-        # ignores them and the dataset skips them, so only labelled people need an area
-        labelled = (kpts[idx, :, 2] > 0).any(-1)
-        low = idx[(areas[idx] <= 0) & labelled]
-        if len(low):
-            raise UserError(f"{where(int(low[0]))}: 'area' must be > 0 (px^2; COCOeval divides by it), got "
-                             f"{areas[low[0]]:g}")
-    if not has_area.all():
-        n = int((~has_area).sum())
-        _warn_once(path, f"{n} of {len(records)} annotations have no 'area' (e.g. annotation id "
-                         f"{records[int(np.flatnonzero(~has_area)[0])]['id']}): derived from the box as "
-                         f"max({AREA_FROM_BOX} x w x h, 1) px^2 (MMPose's rule)")
-        fixed = [a if has_area[i] else dict(a, area=float(areas[i])) for i, a in enumerate(fixed)]
+    areas, fixed = _areas(records, fixed, kpts, boxes, where, path)
     if fixed is not data["annotations"]:  # a new dict: the caller's file stays as it was
         data = dict(data, annotations=fixed)
     return CheckedGroundTruth(data, spec, category_id, images, data["annotations"], where, kpts, boxes, areas)

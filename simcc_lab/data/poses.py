@@ -203,13 +203,38 @@ def sample_person(rng: np.random.Generator, height: float, centre, rotation: flo
         raise ValueError(f"height must be > 0 pixels, got {height}")
     if family is not None and family not in POSE_FAMILIES:
         raise ValueError(f"family must be one of {POSE_FAMILIES}, got {family!r}")
+    # The order of the draws below fixes every SynthPose byte: keep it. The geometry helpers draw nothing;
+    # the colour jitter is the last draw.
     family = family or POSE_FAMILIES[rng.choice(len(POSE_FAMILIES), p=_FAMILY_P / _FAMILY_P.sum())]
     p, a = sample_proportions(rng), sample_angles(rng, family)
     yaw = sample_yaw(rng) if yaw is None else float(yaw)
     rotation = sample_rotation(rng) if rotation is None else rotation
     look = _appearance(rng)
 
-    # ---- 3-D joints in the body frame (unit height) ----
+    pts3, head_r = _body_points(p, a)
+    img, z, normals_z = _project(pts3, head_r, yaw, rotation, height, centre)
+    keypoints = img[:17]
+    self_hidden = np.zeros(17, bool)
+    self_hidden[:5] = normals_z > _FACE_SHOW
+
+    specs = _limb_specs(img, z, p, look, height) + _head_specs(img, z, p, look, height, normals_z)
+    colors = np.array([q[4] for q in specs], np.float32) + rng.normal(0, 6, (len(specs), 3)).astype(np.float32)
+    np.clip(colors, 0, 255, out=colors)
+    parts = [Part(float(q[0]), q[1], q[2], q[3], col) for q, col in zip(specs, colors)]
+    parts.sort(key=lambda q: q.order)
+    return Person(keypoints, self_hidden, parts, float(height), family)
+
+
+def _body_points(p: dict, a: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The 3-D points of a posed body in the body frame (unit height).
+
+    Args:
+        p: proportions (:func:`sample_proportions`); a: joint angles in radians (:func:`sample_angles`).
+    Returns:
+        pts3: (33, 3) rows 0-16 COCO-17 joints, 17-18 hands, 19-20 toes, 21 neck, 22 neck top, 23 head
+            centre, 24 hair centre, 25-32 torso box corners.
+        head_r: (3, 3) rotation of the head frame (face normals turn with it).
+    """
     torso_r = _rot_z(a["lean"]) @ _rot_x(a["pitch"])
     up, lateral, forward = torso_r @ (0, -1, 0), torso_r @ (1, 0, 0), torso_r @ (0, 0, -1)
     hips = np.outer(_SIDE, (p["hip_w"] / 2, 0, 0))
@@ -239,25 +264,41 @@ def sample_person(rng: np.random.Generator, height: float, centre, rotation: flo
     back = head_r @ (0, 0, 1)
     hair3 = head_c + head_up * p["head_ry"] * 0.14 + back * p["head_rx"] * 0.15
     neck_top = head_c - head_up * 0.7 * p["head_ry"]
-
-    # ---- project everything at once: yaw, drop z (kept as depth), in-plane rotation, scale ----
-    # rows: 0-16 COCO-17 joints, 17-18 hands, 19-20 toes, 21 neck, 22 neck top, 23 head, 24 hair, 25-32 torso box
     pts3 = np.concatenate([face, shoulders, elbows, wrists, hips, knees, ankles, hands, toes,
                            [neck, neck_top, head_c, hair3], torso_box])
+    return pts3, head_r
+
+
+def _project(pts3: np.ndarray, head_r: np.ndarray, yaw: float, rotation: float, height: float,
+             centre) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Project everything at once: yaw, drop z (kept as depth), in-plane rotation, scale.
+
+    Args:
+        pts3: (33, 3) body-frame points (:func:`_body_points`); head_r: (3, 3) head rotation.
+        yaw, rotation: radians; height: standing height in px; centre: (2,) px, where the joints'
+            box centre goes.
+    Returns:
+        img: (33, 2) image px; z: (33,) camera depth (larger = farther, unit height); normals_z: (5,)
+        camera-facing z of the face features' surface normals (larger = turned away).
+    """
     cam = pts3 @ _rot_y(yaw).T
     mid = (cam[:17, :2].min(0) + cam[:17, :2].max(0)) / 2  # the joints' box centre goes to ``centre``
     c, s = np.cos(rotation), np.sin(rotation)
     rot2 = np.array([[c, -s], [s, c]]) * height
     img = (cam[:, :2] - mid) @ rot2.T + np.asarray(centre, float)
     z = cam[:, 2]
-    keypoints = img[:17]
     face_normal = _FACE_DIRS / np.linalg.norm(_FACE_DIRS, axis=1, keepdims=True)
     normals_z = (face_normal @ head_r.T @ _rot_y(yaw).T)[:, 2]
-    self_hidden = np.zeros(17, bool)
-    self_hidden[:5] = normals_z > _FACE_SHOW
+    return img, z, normals_z
 
-    # ---- drawable parts: painter's key = nearness (-z) + a small bias that puts a child over its parent
-    specs = []  # (key, part, kind, geom, colour before jitter)
+
+def _limb_specs(img: np.ndarray, z: np.ndarray, p: dict, look: dict, height: float) -> list[tuple]:
+    """Torso, neck and limb shapes as (painter's key, part, kind, geom, colour before jitter).
+
+    The painter's key is nearness (-z) plus a small bias that puts a child over its parent. ``img`` (33, 2)
+    px and ``z`` (33,) are the projected points of :func:`_project`; radii are ``p``'s fractions x ``height`` px.
+    """
+    specs = []
 
     def capsule(part, a, b, bias, color, r0, r1):
         specs.append((-(z[a] + z[b]) / 2 + bias, part, "capsule", (img[[a, b]], r0, r1), color))
@@ -272,6 +313,18 @@ def sample_person(rng: np.random.Generator, height: float, centre, rotation: flo
         capsule(L_THIGH + i, 11 + i, 13 + i, 0.01, look["pants"], r_leg, 0.8 * r_leg)
         capsule(L_SHIN + i, 13 + i, 15 + i, 0.015, look["shin"], 0.8 * r_leg, 0.6 * r_leg)
         capsule(L_FOOT + i, 15 + i, 19 + i, 0.02, look["shoes"], 0.55 * r_leg, 0.45 * r_leg)
+    return specs
+
+
+def _head_specs(img: np.ndarray, z: np.ndarray, p: dict, look: dict, height: float,
+                normals_z: np.ndarray) -> list[tuple]:
+    """Head, hair and face shapes, as in :func:`_limb_specs`.
+
+    ``normals_z`` (5,): camera-facing z of the face features' normals (:func:`_project`); a feature turned
+    away (the test of ``Person.self_hidden``) gets no shape.
+    """
+    specs = []
+    hidden = normals_z > _FACE_SHOW  # (5,) bool, = Person.self_hidden[:5]
     # Head, hair and face share one depth key so they stay together. Hair sits toward the crown and the
     # back of the head, behind the head ellipse, or over the face when the face is turned away.
     up2 = (img[23] - img[22])  # neck top -> head centre: the head's up direction in the image
@@ -291,9 +344,5 @@ def sample_person(rng: np.random.Generator, height: float, centre, rotation: flo
                     (R_EYE, "capsule", (img[[2, 2]], eye_r, eye_r), (25, 25, 35)),
                     (L_EAR, "ellipse", (img[3], 0.3 * ry, 0.18 * rx, angle), look["skin"] * 0.9),
                     (R_EAR, "ellipse", (img[4], 0.3 * ry, 0.18 * rx, angle), look["skin"] * 0.9)]
-        specs += [(key + 2e-4,) + f for j, f in enumerate(features) if not self_hidden[j]]
-    colors = np.array([q[4] for q in specs], np.float32) + rng.normal(0, 6, (len(specs), 3)).astype(np.float32)
-    np.clip(colors, 0, 255, out=colors)
-    parts = [Part(float(q[0]), q[1], q[2], q[3], col) for q, col in zip(specs, colors)]
-    parts.sort(key=lambda q: q.order)
-    return Person(keypoints, self_hidden, parts, float(height), family)
+        specs += [(key + 2e-4,) + f for j, f in enumerate(features) if not hidden[j]]
+    return specs

@@ -117,6 +117,79 @@ def _sample_layout(rng, size, crowded, clean=False):
     return heights, centres
 
 
+def _paint_people(rng: np.random.Generator, canvas, people: list, occluders: dict, size):
+    """Paint the people far to near, each followed by its occluders, measuring each before it is covered.
+
+    Args:
+        canvas: the :class:`render.Canvas` with the background; painted in place (colour and owner map).
+        people: list of :class:`poses.Person`, in painting order; occluders: person index -> coverages.
+        size: image (W, H) px.
+    Returns:
+        boxes: (n, 4) int amodal in-image pixel box x0, y0, x1, y1 (exclusive), zeros when nothing shows.
+        full_area: (n,) int pixels the person owned right after it was painted.
+    """
+    n = len(people)
+    boxes = np.zeros((n, 4), int)  # amodal in-image pixel box x0, y0, x1, y1 (exclusive)
+    full_area = np.zeros(n, int)
+    for i, person in enumerate(people):
+        label, box = (i + 1) * PART_STRIDE, None
+        for part in person.parts:
+            b = canvas.paint(_coverage(part, size), part.color, label + part.part)
+            if b is not None:
+                box = b if box is None else (*np.minimum(box[:2], b[:2]), *np.maximum(box[2:], b[2:]))
+        if box is not None:  # measure the person before anyone else covers it
+            mine = canvas.owner[box[1]:box[3], box[0]:box[2]] // PART_STRIDE == i + 1
+            cols, rows = np.flatnonzero(mine.any(0)), np.flatnonzero(mine.any(1))
+            full_area[i] = np.count_nonzero(mine)
+            if full_area[i]:
+                boxes[i] = box[0] + cols[0], box[1] + rows[0], box[0] + cols[-1] + 1, box[1] + rows[-1] + 1
+        # each occluder's colour is drawn here, as it is painted: moving this draw would change every later byte
+        for cov in occluders.get(i, ()):
+            canvas.paint(cov, render.random_color(rng), render.OCCLUDER)
+    return boxes, full_area
+
+
+def _label_people(owner: np.ndarray, people: list, boxes: np.ndarray, full_area: np.ndarray, size) -> list[dict]:
+    """The label dicts of :func:`render_scene`, visibility from who owns the pixel under each keypoint.
+
+    Args:
+        owner: (H, W) int owner labels of the final image; people, boxes (n, 4), full_area (n,) as in
+            :func:`_paint_people`; size: (W, H) px.
+    Returns:
+        One dict per person with a pixel in the image (see :func:`render_scene`).
+    """
+    w, h = size
+    n = len(people)
+    # Visibility: who owns the pixel under each keypoint in the final image (vectorised over people).
+    # (n, 17, 2); rounded to the 1e-4 px stored in the JSON first, so the labels judge the stored values
+    kpts = np.round(np.stack([p.keypoints for p in people]), 4)
+    inside = ((kpts >= -0.5) & (kpts < np.array([w - 0.5, h - 0.5]))).all(-1)
+    ix = np.clip(np.floor(kpts[..., 0] + 0.5).astype(int), 0, w - 1)
+    iy = np.clip(np.floor(kpts[..., 1] + 0.5).astype(int), 0, h - 1)
+    own = owner[iy, ix]
+    expected = ((np.arange(n) + 1) * PART_STRIDE)[:, None, None] + poses.KEYPOINT_PARTS
+    shows = (own[..., None] == expected).any(-1) & ~np.stack([p.self_hidden for p in people])
+    visible_area = np.array([np.count_nonzero(owner[y0:y1, x0:x1] // PART_STRIDE == i + 1)
+                             for i, (x0, y0, x1, y1) in enumerate(boxes)])
+    hidden_person = visible_area < HIDDEN_FRACTION * full_area
+    vis = np.where(inside & ~hidden_person[:, None], np.where(shows, 2, 1), 0)
+
+    records = []
+    for i, person in enumerate(people):
+        if full_area[i] == 0:
+            continue
+        labelled = vis[i] > 0
+        x0, y0, x1, y1 = boxes[i]
+        if labelled.any():  # grow the box to the pixels under labelled keypoints
+            x0, y0 = min(x0, ix[i, labelled].min()), min(y0, iy[i, labelled].min())
+            x1, y1 = max(x1, ix[i, labelled].max() + 1), max(y1, iy[i, labelled].max() + 1)
+        records.append(dict(
+            keypoints=np.where(labelled[:, None], kpts[i], 0.0), visible=vis[i].astype(int),
+            bbox=[float(x0) - 0.5, float(y0) - 0.5, float(x1 - x0), float(y1 - y0)], area=float(visible_area[i]),
+            num_keypoints=int(labelled.sum()), family=person.family))
+    return records
+
+
 def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = False, clean: bool = False):
     """Render one scene and label its people.
 
@@ -135,7 +208,6 @@ def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = Fals
     size = _check_size(size)
     if crowded and clean:
         raise ValueError("a scene is either crowded or clean, not both")
-    w, h = size
     canvas = render.background(rng, size, distractors=int(rng.integers(0, 3) if clean else rng.integers(2, 12)))
     heights, centres = _sample_layout(rng, size, crowded, clean)
     people = [poses.sample_person(rng, hgt, c) for hgt, c in zip(heights, centres)]
@@ -144,50 +216,8 @@ def render_scene(rng: np.random.Generator, size=(256, 256), crowded: bool = Fals
     for _ in range(0 if clean else int(rng.binomial(2, 0.2 if crowded else 0.3))):
         occluders.setdefault(int(rng.integers(n)), []).append(_occluder(rng, people[rng.integers(n)], size))
 
-    boxes = np.zeros((n, 4), int)  # amodal in-image pixel box x0, y0, x1, y1 (exclusive)
-    full_area = np.zeros(n, int)
-    for i, person in enumerate(people):
-        label, box = (i + 1) * PART_STRIDE, None
-        for part in person.parts:
-            b = canvas.paint(_coverage(part, size), part.color, label + part.part)
-            if b is not None:
-                box = b if box is None else (*np.minimum(box[:2], b[:2]), *np.maximum(box[2:], b[2:]))
-        if box is not None:  # measure the person before anyone else covers it
-            mine = canvas.owner[box[1]:box[3], box[0]:box[2]] // PART_STRIDE == i + 1
-            cols, rows = np.flatnonzero(mine.any(0)), np.flatnonzero(mine.any(1))
-            full_area[i] = np.count_nonzero(mine)
-            if full_area[i]:
-                boxes[i] = box[0] + cols[0], box[1] + rows[0], box[0] + cols[-1] + 1, box[1] + rows[-1] + 1
-        for cov in occluders.get(i, ()):
-            canvas.paint(cov, render.random_color(rng), render.OCCLUDER)
-
-    # Visibility: who owns the pixel under each keypoint in the final image (vectorised over people).
-    # (n, 17, 2); rounded to the 1e-4 px stored in the JSON first, so the labels judge the stored values
-    kpts = np.round(np.stack([p.keypoints for p in people]), 4)
-    inside = ((kpts >= -0.5) & (kpts < np.array([w - 0.5, h - 0.5]))).all(-1)
-    ix = np.clip(np.floor(kpts[..., 0] + 0.5).astype(int), 0, w - 1)
-    iy = np.clip(np.floor(kpts[..., 1] + 0.5).astype(int), 0, h - 1)
-    own = canvas.owner[iy, ix]
-    expected = ((np.arange(n) + 1) * PART_STRIDE)[:, None, None] + poses.KEYPOINT_PARTS
-    shows = (own[..., None] == expected).any(-1) & ~np.stack([p.self_hidden for p in people])
-    visible_area = np.array([np.count_nonzero(canvas.owner[y0:y1, x0:x1] // PART_STRIDE == i + 1)
-                             for i, (x0, y0, x1, y1) in enumerate(boxes)])
-    hidden_person = visible_area < HIDDEN_FRACTION * full_area
-    vis = np.where(inside & ~hidden_person[:, None], np.where(shows, 2, 1), 0)
-
-    records = []
-    for i, person in enumerate(people):
-        if full_area[i] == 0:
-            continue
-        labelled = vis[i] > 0
-        x0, y0, x1, y1 = boxes[i]
-        if labelled.any():  # grow the box to the pixels under labelled keypoints
-            x0, y0 = min(x0, ix[i, labelled].min()), min(y0, iy[i, labelled].min())
-            x1, y1 = max(x1, ix[i, labelled].max() + 1), max(y1, iy[i, labelled].max() + 1)
-        records.append(dict(
-            keypoints=np.where(labelled[:, None], kpts[i], 0.0), visible=vis[i].astype(int),
-            bbox=[float(x0) - 0.5, float(y0) - 0.5, float(x1 - x0), float(y1 - y0)], area=float(visible_area[i]),
-            num_keypoints=int(labelled.sum()), family=person.family))
+    boxes, full_area = _paint_people(rng, canvas, people, occluders, size)
+    records = _label_people(canvas.owner, people, boxes, full_area, size)
     image = canvas.to_uint8(rng, noise=float(rng.uniform(0, 5)) if rng.random() < 0.5 else 0.0)
     return image, records
 
