@@ -191,12 +191,13 @@ class Judge:
         p = paired_difference(self.results, [(r.run, r.variant) for r in rows[:2]],
                               [(r.run, r.variant) for r in rows[2:]])
         ev = "; ".join(per_size)
+        if p is not None and p.people:  # the measured change of the gap, shown whatever the verdict
+            ev += (f"; gap({first}) - gap({last}) = {2 * p.ap:+.1f} AP, dOKS x100 {2 * p.oks[0]:+.1f} "
+                   f"[{2 * p.oks[1]:+.1f}, {2 * p.oks[2]:+.1f}]")
         why = self._inconclusive(rows, p, curves=True)
         if why:
             return part, "inconclusive", f"{ev}; {why}"
-        shrink = f"gap({first}) - gap({last}) = {2 * p.ap:+.1f} AP, dOKS x100 {2 * p.oks[0]:+.1f} " \
-                 f"[{2 * p.oks[1]:+.1f}, {2 * p.oks[2]:+.1f}]"
-        return part, word(p, "oks"), f"{ev}; {shrink}"
+        return part, word(p, "oks"), ev
 
 
 def word(p: Paired, on: str = "oks") -> str:
