@@ -23,7 +23,7 @@
 #
 # Every verdict below is computed by `simcc_lab.reproduce.report.verdicts` from result files in `reports/`, by the rule
 # printed first. The quick reproduction (`make reproduce`) gives the resolution claims with 3 seeds at 64x64;
-# the ablations come from `--mode standard` when it has been run, else from the earlier single-seed quick run.
+# standard mode (`reports/standard/`) adds 128x128 with 3 seeds, the trends and the ablations.
 
 # %%
 # %matplotlib inline
@@ -71,7 +71,7 @@ for name in ("resolution", "k", "smoothing", "upsampling", "crowded", "backbone"
              if name != "resolution" or "128x128" in part or "resolution" in part]
 width = max(len(r[1]) for r in rows)
 for title, part, verdict, source in rows:
-    print(f"{verdict:11s} {part:{width}s}  [{source}]")
+    print(f"{verdict:12s} {part:{width}s}  [{source}]")
 
 # %% [markdown]
 # ## The headline comparison, with its evidence
@@ -89,48 +89,42 @@ for part, verdict, evidence in report.verdicts(res, quick):
 # **Holds (3 seeds, paired intervals).** At 64x64, with both heads on the same backbone and deconvolution (equal
 # compute, as the paper's SimBa-SimCC), SimCC (51.7 +- 1.0 AP, 2.41 px) beats the heatmap:
 # - without post-processing by +26.1 AP (the paper's mean over four backbones: +21.6);
-# - with the quarter offset by +10.3 (paper +8.4);
-# - with DARK by +5.1;
-# - pooled over the three decodings by +13.8.
+# - with the quarter offset by +10.3 (paper +8.5);
+# - with DARK by +5.1.
 #
-# The heatmap needs its post-processing there (+15.9 AP from the quarter offset), and much less at 128x128
-# (+0.9).
+# The heatmap needs its post-processing there (+15.9 AP from the quarter offset). At 128x128 (standard mode,
+# 3 seeds, the 64x64 runs' 80,000 samples) all of this holds again: SimCC 76.0 +- 0.3 against the heatmap's
+# 53.0 / 59.0 / 62.5 (none / quarter / DARK), and the quarter offset is worth +6.0. Every one of these verdicts
+# carries a note: the learning curves had not flattened (the error still fell ~20 % per doubling of samples), so
+# they hold at the trained budget.
 #
-# **Partly.** The learning curves show the heatmap's floor approaching (half of the argmax heatmap's error) but
-# not yet stopping it: both heads were still improving, by about 20 % per doubling of samples, when the schedule
-# ended.
+# **Inconclusive: the trends across sizes.** Measured on the same validation people, the gap to the heatmap
+# without post-processing shrinks from 64x64 to 128x128 (+26.1 to +23.0 AP) and the quarter offset's worth falls
+# (+15.9 to +6.0), as in the paper; the gap to the post-processed heatmap grows (+10.3 to +17.0 with the quarter
+# offset), where the paper's shrinks (+8.5 to +3.7). Lesson 06's floors table shows the heatmap network's error
+# above its floor growing at 128x128 (3.6-4.5 px against SimCC's 2.9). The rule calls none of these trends,
+# because no curve had flattened: a trend between models that are still learning at different speeds is not yet
+# a trend of the representations. The learning-curve claim (the heatmap stalls at its floor while SimCC goes on)
+# is inconclusive for the same reason: the argmax heatmap was still improving 19 % per doubling. Quick mode's
+# 128x128 runs (one seed, heatmaps at 4.5-6.0 AP) decide nothing.
 #
-# **Does not in quick mode, reproduces in standard mode (and why).** In quick mode the SimCC - heatmap gap does
-# not shrink from 64x64 to 128x128. There the 128x128 runs had about the compute of one 64x64 run (20,000
-# samples, one seed), and the heatmap head learns more slowly per sample (lesson 06's curves), so it had barely
-# started (6.0 AP with DARK vs SimCC's 38.2). Standard mode gives the 128x128 pair the 64x64 runs' 80,000
-# samples (one seed, 23 min):
-# - SimCC 76.0 AP; the heatmap 54.6 / 60.3 / 64.7 (none / quarter / DARK).
-# - The gap to the heatmap without post-processing shrinks from +26.1 to +21.4 AP, and the per-person
-#   intervals do not overlap: **reproduces**.
-# - The quarter offset is worth +15.9 AP at 64x64 and only +5.8 at 128x128: **reproduces**.
-#
-# Two caveats. The 128x128 row has one seed. And the gap to the *post-processed* heatmap grows here (+10.3 to
-# +15.7 with the quarter offset), where the paper's shrinks (+8.4 to +3.7): at 128x128 SimCC learns further
-# ahead of the heatmap within the same samples.
-#
-# **The ablations with seeds** (`reports/standard/`, 3 seeds, on the cheaper SimCC without the deconvolution):
+# **The ablations** (`reports/standard/`, 3 seeds each, on the cheaper SimCC without the deconvolution):
 # - k > 1 beats k = 1 (k = 3 best at 64x64, 50.1 vs 43.3 AP, as the paper chose): **reproduces**.
-# - Gaussian labels beat one-hot on every seed (+3.1 AP), but the per-person interval just includes 0, and
-#   Laplace ties with equal smoothing: **partly**.
-# - Dropping the deconvolution costs the compact CNN's SimCC head 2.5 AP (49.2 vs 51.7 +- 1.0) while saving a
-#   third of its multiply-adds: **partly** "almost unchanged".
+# - The best label (Gaussian) beats one-hot on every seed (+3.1 AP) but its per-person interval just includes 0,
+#   and Gaussian / Laplace do not clearly beat equal smoothing: **partly**.
+# - Dropping the deconvolution costs the compact CNN's SimCC head 2.5 AP (-1.4 OKS points [-2.2, -0.6], outside
+#   the +-1 band of "almost unchanged") while saving a third of its multiply-adds: **does not**.
 #
-# **Crowds and backbones** (`reports/standard/`, 3 seeds, 48 min on 2 cores). In crowded scenes SimCC beats the
-# heatmap with the quarter offset (4.8 vs 2.4 AP) and with DARK (2.8), with intervals that exclude 0:
-# **reproduces**. But both heads have barely learnt on the hard data, so this is the paper's direction at a tiny
-# scale, and SimCC's mean error is no better there (7.24 vs 6.99 px). With our small Transformer the verdict is
-# **does not**: the keypoint-token SimCC head is still on its starting plateau when the schedule ends (0.4 AP),
-# while the patch-token heatmap head learns (21.8 AP with DARK). Lesson 07 shows why that is a budget finding
-# about keypoint tokens trained from scratch, not evidence against classification.
+# **Inconclusive: crowds, and the Transformer's keypoint tokens.** In crowded scenes both heads stay below the
+# 10-AP floor (SimCC 4.8, heatmap 2.4 / 2.8); these runs did not learn enough to decide. With our small
+# Transformer the keypoint-token SimCC head is still on its starting loss plateau (0.4 AP). Read from the
+# Transformer's own patch tokens by SimCC's ordinary head, at the heatmap head's compute, SimCC learns: 25.9 +-
+# 2.7 against heatmap + DARK 21.8 +- 1.4, ahead on every seed but without a per-person interval that excludes 0:
+# **partly**. Why the keypoint tokens stall is a hypothesis (lesson 07) that no run here measures yet.
 #
-# **What a GPU run changes.** `--mode full` trains 64x64, 128x128 and 256x192 with 3 seeds each and the same
-# 120,000 samples at every size (`tools/gpu_check.sh` is the prepared run). The trend claim needs exactly that.
+# **What a GPU run changes.** `--mode full` would train 64x64, 128x128 and 256x192 with 3 seeds each; its first
+# session (one H200) was data-bound and finished only two heatmap runs, which did not learn in its 448 steps
+# (`docs/training.md`). The trend claims need curves that flatten, at every size.
 
 # %% [markdown]
 # > **Key takeaways**
@@ -155,7 +149,9 @@ for part, verdict, evidence in report.verdicts(res, quick):
 #
 # <details><summary>Answer</summary>
 #
-# `simcc-lab reproduce --mode full` on a GPU: the trend needs 256x192 and well-trained 128x128 models, which a
-# 2-core CPU cannot afford in 30 minutes; `--mode standard` (hours on a CPU, minutes on a GPU) gives the
-# ablations their seeds and intervals.
+# Runs whose learning curves flatten, at 64x64, 128x128 and 256x192: every trend verdict is inconclusive only
+# because the curves still fall ~20 % per doubling of samples. That means several times the samples per run,
+# which a 2-core CPU cannot afford for 256x192; `--mode full` on a GPU is meant for it, once its data path keeps
+# the GPU busy (its first session was data-bound, `docs/training.md`). One run can be retrained alone with
+# `simcc-lab reproduce --run KEY`.
 # </details>
