@@ -137,7 +137,10 @@ def write_report(grid: Grid, results: dict[str, dict], out_dir: str | Path, comm
                            for r in records)
     md = ["# SimCC reproduction report", "",
           f"Command: `{command}`  ", f"Mode: {grid.mode}; seeds: {', '.join(map(str, grid.seeds))}  ",
-          *[line + "  " for line in environment_lines()],
+          # a report rewritten from result files names the machine that wrote it; each result file's own
+          # provenance names where that run trained
+          *[(line.replace("device:", "report written on:") if wall_s is None else line) + "  "
+            for line in environment_lines()],
           (f"Wall time of this invocation: {wall_s / 60:.1f} min; " if wall_s is not None else
            f"Results trained by {trained_by}; this report rewritten from them (`--report-only`); "
            if records else "Report written from existing result files (`--report-only`); ") +
