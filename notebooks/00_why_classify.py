@@ -151,6 +151,7 @@ print("drawn:  ", arch.shapes["x_logits"], arch.shapes["y_logits"],
 # | 05 training | what does training either model take, and what does it output? | training settings |
 # | 06 resolution | does SimCC win most at low resolution? | the COCO table across 64x64, 128x128, 256x192 |
 # | 07 ablations | which design choices matter? | ablations of $k$, smoothing, upsampling; CrowdPose |
+# | 08 does it reproduce? | which of the paper's claims hold on our data, and why? | all of its claims, with verdicts and evidence |
 
 # %% [markdown]
 # > **Key takeaways**

@@ -192,7 +192,8 @@ print(f"constant offset of the bin positions: {(k - 1) / 2:.2f} bins = {(k - 1) 
 #
 # <details><summary>Answer</summary>
 #
-# Every decoded keypoint moves by the constant (k - 1)/(2k) = 1/3 px in x and in y, towards larger
-# coordinates, on top of the quantisation error. Mean signed error is no longer 0: the decoder is biased
+# Every decoded keypoint moves by the constant -(k - 1)/(2k) = -1/3 px in x and in y, towards smaller
+# coordinates, on top of the quantisation error: the model outputs bin $j = xk$, which this decoder reads as
+# $(j + 0.5)/k - 0.5 = x - (k - 1)/(2k)$. Mean signed error is no longer 0: the decoder is biased
 # by a third of a pixel, four times SimCC's own mean quantisation error at k = 3 (1/12 px).
 # </details>

@@ -129,7 +129,7 @@ plots.plain_log_ticks(fig)  # 1, 3, 10 rather than matplotlib's "3x10^0"
 # **AP** treats OKS like the IoU of box detection: at a threshold $t$ a predicted person matches a
 # ground-truth person if their OKS is at least $t$; ranking the predictions by score gives a
 # precision-recall curve whose area is the AP at $t$. COCO's AP is the mean over the ten thresholds
-# $t = 0.50, 0.55, \dots, 0.95$, so a person whose OKS is 0.80 counts at six thresholds and misses four.
+# $t = 0.50, 0.55, \dots, 0.95$, so a person whose OKS is 0.80 counts at seven thresholds (0.50 to 0.80) and misses three.
 #
 # What a grid does to OKS: every keypoint of every person off by the argmax error of a square grid cell
 # (4 px for a stride-4 heatmap, 0.5 px for SimCC with $k = 2$), for the person sizes of the SynthPose
