@@ -103,6 +103,15 @@ class Judge:
     def __init__(self, exp, results: dict[str, dict]):
         self.exp, self.results = exp, results
         self.groups = list(dict.fromkeys(r.group for r in exp.rows))
+        self._paired: dict = {}
+
+    def paired(self, a_rows, b_rows) -> Paired | None:
+        """:func:`paired_difference` of two sides of rows, computed once per experiment (the per-size claims and
+        the trends compare the same pairs; each is a 10,000-resample bootstrap)."""
+        key = (tuple((r.run, r.variant) for r in a_rows), tuple((r.run, r.variant) for r in b_rows))
+        if key not in self._paired:
+            self._paired[key] = paired_difference(self.results, list(key[0]), list(key[1]))
+        return self._paired[key]
 
     def row(self, row_id: str, group: str):
         """The row ``row_id`` at ``group`` (an input size), None when the experiment has none."""
@@ -153,7 +162,7 @@ class Judge:
         if not a_rows or not b_rows or any(c.n == 0 for c in ca + cb):
             return part, "not run", f"no results for {la} or {lb}"
         shown = f"{la} {' / '.join(map(str, ca))} vs {lb} {' / '.join(map(str, cb))}"
-        p = paired_difference(results, [(r.run, r.variant) for r in a_rows], [(r.run, r.variant) for r in b_rows])
+        p = self.paired(a_rows, b_rows)
         why = self._inconclusive(a_rows + b_rows, p, curves)
         if why:
             return part, "inconclusive", f"{shown}{'; ' + str(p) if p and p.people else ''}; {why}"
@@ -164,7 +173,7 @@ class Judge:
         if a_row is None or b_row is None or not (self.get(a_row.id, a_row.group).n and self.get(b_row.id, b_row.group).n):
             return part, "not run", f"no results for {la} or {lb}"
         shown = f"{la} {self.get(a_row.id, a_row.group)} vs {lb} {self.get(b_row.id, b_row.group)}"
-        p = paired_difference(self.results, [(a_row.run, a_row.variant)], [(b_row.run, b_row.variant)])
+        p = self.paired([a_row], [b_row])
         why = self._inconclusive([a_row, b_row], p, curves=False)
         if why:
             return part, "inconclusive", f"{shown}; {why}"
@@ -182,14 +191,12 @@ class Judge:
             return part, "not run", "a size lacks results"
         per_size = []
         for g in self.groups:
-            d = paired_difference(self.results, [(self.row(sc_id, g).run, self.row(sc_id, g).variant)],
-                                  [(self.row(hm_id, g).run, self.row(hm_id, g).variant)])
+            d = self.paired([self.row(sc_id, g)], [self.row(hm_id, g)])
             ref = f" (paper {paper[g]:+.2f})" if paper and g in paper else ""
             per_size.append(f"{g}: {what} {d.ap:+.1f} AP{ref}, dOKS x100 {d.oks[0]:+.1f} [{d.oks[1]:+.1f}, "
                             f"{d.oks[2]:+.1f}], seeds {len(d.seeds)}" if d else f"{g}: n/a")
         # half the difference of the gaps, as one paired comparison of pooled sides over the same people
-        p = paired_difference(self.results, [(r.run, r.variant) for r in rows[:2]],
-                              [(r.run, r.variant) for r in rows[2:]])
+        p = self.paired(rows[:2], rows[2:])
         ev = "; ".join(per_size)
         if p is not None and p.people:  # the measured change of the gap, shown whatever the verdict
             ev += (f"; gap({first}) - gap({last}) = {2 * p.ap:+.1f} AP, dOKS x100 {2 * p.oks[0]:+.1f} "

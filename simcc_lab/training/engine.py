@@ -38,7 +38,7 @@ from .checkpoint import copy_file, get_rng_state, load_checkpoint, save_checkpoi
 from .config import EVAL_FIELDS, RESUME_FIELDS, TrainConfig, config_from_dict, config_to_dict
 from .distributed import resolve_amp, select_device
 from .inference import batch_to_device
-from .parts import Parts, build_datasets, build_model_for, build_parts, data_paths, make_loader
+from .parts import Parts, build_datasets, build_model_for, build_parts, data_paths, make_loader, place_model
 from .run_result import RunResult, result_of
 from .validation import epoch_record, evaluate, load_model, validate
 
@@ -237,10 +237,7 @@ def _fit(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts,
     _set_determinism(cfg, device)
     main = info.is_main
     parts = build_parts(cfg, info, device, given)
-    model, train_set, val_set = parts.model, parts.train_set, parts.val_set
-    model.to(device)
-    if cfg.channels_last:
-        model.to(memory_format=torch.channels_last)
+    model, train_set, val_set = place_model(parts.model, cfg, device), parts.train_set, parts.val_set
 
     sampler = DistributedSampler(train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True,
                                  seed=cfg.seed)

@@ -21,7 +21,7 @@ from . import distributed as D
 from .config import TrainConfig, build_augment, codec_for
 from .losses import build_loss
 
-__all__ = ["Parts", "build_parts", "data_paths", "build_datasets", "build_model_for", "synth_name", "make_loader"]
+__all__ = ["Parts", "build_parts", "data_paths", "build_datasets", "build_model_for", "synth_name", "make_loader", "place_model"]
 
 
 @dataclass
@@ -85,6 +85,15 @@ def build_model_for(cfg: TrainConfig, codec, num_keypoints: int = 17) -> torch.n
     if cfg.deconvs is not None:
         kwargs["deconvs"] = cfg.deconvs
     return build_model(cfg.backbone, codec, num_keypoints, **kwargs)
+
+
+def place_model(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device``, in channels-last memory format when ``cfg.channels_last`` (training and
+    evaluation run it the same way)."""
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
 
 
 def build_parts(cfg: TrainConfig, info: D.DistInfo, device: torch.device, given: Parts | None = None,

@@ -14,7 +14,7 @@ from .checkpoint import load_checkpoint
 from .config import EVAL_FIELDS, TrainConfig, codec_for, config_from_dict
 from .distributed import resolve_amp, select_device
 from .inference import compute_metrics, predict
-from .parts import Parts, build_model_for, build_parts, make_loader
+from .parts import Parts, build_model_for, build_parts, make_loader, place_model
 
 __all__ = ["validate", "epoch_record", "decodings_of", "evaluate", "load_model", "CURVE_KEYS"]
 
@@ -96,9 +96,7 @@ def evaluate(source: TrainConfig | str | Path, *, model: torch.nn.Module | None 
         parts = build_parts(cfg, D.DistInfo(), device, Parts(model=model, val_set=val_set, codec=codec), train=False)
         if state is not None:
             parts.model.load_state_dict(state)
-        parts.model.to(device)
-        if cfg.channels_last:
-            parts.model.to(memory_format=torch.channels_last)
+        place_model(parts.model, cfg, device)
         by = validate(parts, cfg, device, out_json=out_json, per_person=per_person)
     return next(iter(by.values()))
 
